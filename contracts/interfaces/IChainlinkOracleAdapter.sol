@@ -1,0 +1,193 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/// @title IChainlinkOracleAdapter
+/// @notice Reads Chainlink AggregatorV3 feeds defensively and tells every caller whether a price may be
+///         acted on. `price(asset)` never reverts: it returns a status, and only `Status.Ok` prices may
+///         be used by actions that trust the price (open, increase, withdraw margin, rebalance,
+///         liquidate).
+/// @dev Assets are identified by a `bytes32` key (e.g. `"ETH"`). Prices are WAD USD per 1e18 base
+///      units. Statuses, checked in this order:
+///      - `SequencerDown`: an L2 sequencer uptime feed is configured and reports the sequencer down
+///        (answer 1), or cannot be read;
+///      - `GracePeriod`: the sequencer came back up less than `gracePeriod` seconds ago;
+///      - `Invalid`: the feed call reverted, ran out of its gas allowance, returned malformed data,
+///        an incomplete round (`updatedAt == 0`), a timestamp in the future, an answer ≤ 0, or an answer
+///        outside `[minPriceWad, maxPriceWad]`;
+///      - `Stale`: `block.timestamp - updatedAt > heartbeat`;
+///      - `Deviation`: the answer moved more than `maxDeviationWad` (relative) from the reference
+///        price: the feed's previous round when it can be read, else the last good price. A jump is
+///        confirmed by the next round that stays within the bound of it, or accepted by the guardian
+///        with `acceptPrice`;
+///      - `Ok` otherwise.
+interface IChainlinkOracleAdapter {
+    /// @notice Whether a price may be acted on, and if not, why.
+    enum Status {
+        Ok,
+        Stale,
+        Invalid,
+        Deviation,
+        SequencerDown,
+        GracePeriod
+    }
+
+    /// @notice Per-asset feed configuration.
+    /// @param feed The AggregatorV3 feed (proxy) address.
+    /// @param decimals The feed's answer decimals, read from the feed when configured.
+    /// @param heartbeat Seconds after `updatedAt` at which the answer becomes stale.
+    /// @param maxDeviationWad Largest relative move from the reference price accepted without
+    ///        confirmation (WAD, 0.1e18 = 10%).
+    /// @param minPriceWad Lowest plausible price (WAD); answers below it are `Invalid`.
+    /// @param maxPriceWad Highest plausible price (WAD); answers above it are `Invalid`.
+    struct FeedConfig {
+        address feed;
+        uint8 decimals;
+        uint32 heartbeat;
+        uint64 maxDeviationWad;
+        uint128 minPriceWad;
+        uint128 maxPriceWad;
+    }
+
+    /// @notice Emitted when an asset's feed was configured or replaced.
+    /// @param asset The asset key.
+    /// @param feed The feed address.
+    /// @param decimals The feed's decimals.
+    /// @param heartbeat Staleness limit in seconds.
+    /// @param minPriceWad Lower price bound (WAD).
+    /// @param maxPriceWad Upper price bound (WAD).
+    /// @param maxDeviationWad Largest unconfirmed relative move (WAD).
+    event FeedConfigured(
+        bytes32 indexed asset,
+        address indexed feed,
+        uint8 decimals,
+        uint32 heartbeat,
+        uint256 minPriceWad,
+        uint256 maxPriceWad,
+        uint256 maxDeviationWad
+    );
+
+    /// @notice Emitted when the L2 sequencer uptime feed was set or removed.
+    /// @param feed The sequencer uptime feed (zero: none).
+    /// @param gracePeriod Seconds after the sequencer comes back during which prices are not trusted.
+    event SequencerFeedConfigured(address indexed feed, uint32 gracePeriod);
+
+    /// @notice Emitted when `update` recorded a new last good price.
+    /// @param asset The asset key.
+    /// @param roundId The feed round recorded.
+    /// @param priceWad The price (WAD).
+    /// @param updatedAt The round's `updatedAt`.
+    event PriceUpdated(bytes32 indexed asset, uint80 roundId, uint256 priceWad, uint256 updatedAt);
+
+    /// @notice Emitted when the guardian accepted a round that jumped beyond the deviation bound.
+    /// @param asset The asset key.
+    /// @param roundId The accepted round.
+    /// @param priceWad The accepted price (WAD).
+    /// @param by The guardian or admin that accepted it.
+    event PriceAccepted(bytes32 indexed asset, uint80 roundId, uint256 priceWad, address indexed by);
+
+    /// @notice Thrown when the caller lacks the role the function needs.
+    /// @param caller The caller.
+    /// @param role The role required.
+    error ChainlinkOracleAdapterUnauthorized(address caller, bytes32 role);
+    /// @notice Thrown when an address argument is zero.
+    error ChainlinkOracleAdapterZeroAddress();
+    /// @notice Thrown when a feed reports more than 18 decimals, or its `decimals()` cannot be read.
+    /// @param feed The feed.
+    error ChainlinkOracleAdapterUnsupportedFeed(address feed);
+    /// @notice Thrown when the heartbeat is outside `[MIN_HEARTBEAT, MAX_HEARTBEAT]`.
+    /// @param heartbeat The heartbeat given.
+    error ChainlinkOracleAdapterInvalidHeartbeat(uint256 heartbeat);
+    /// @notice Thrown when price bounds are zero or inverted.
+    /// @param minPriceWad The lower bound given.
+    /// @param maxPriceWad The upper bound given.
+    error ChainlinkOracleAdapterInvalidBounds(uint256 minPriceWad, uint256 maxPriceWad);
+    /// @notice Thrown when the deviation bound is outside `[MIN_DEVIATION, MAX_DEVIATION]`.
+    /// @param maxDeviationWad The bound given.
+    error ChainlinkOracleAdapterInvalidDeviation(uint256 maxDeviationWad);
+    /// @notice Thrown when the grace period is above `MAX_GRACE_PERIOD`.
+    /// @param gracePeriod The grace period given.
+    error ChainlinkOracleAdapterInvalidGracePeriod(uint256 gracePeriod);
+    /// @notice Thrown when an asset has no feed.
+    /// @param asset The asset key.
+    error ChainlinkOracleAdapterUnknownAsset(bytes32 asset);
+    /// @notice Thrown by `acceptPrice` when the latest round is not held back by the deviation check.
+    /// @param asset The asset key.
+    /// @param status The asset's current status.
+    error ChainlinkOracleAdapterNothingToAccept(bytes32 asset, Status status);
+    /// @notice Thrown when the transaction has too little gas left to tell a failing feed from a
+    ///         starved call.
+    error ChainlinkOracleAdapterInsufficientGas();
+
+    /// @notice Configures (or replaces) the feed of `asset`. Admin only.
+    /// @param asset The asset key.
+    /// @param feed AggregatorV3 feed address; its `decimals()` (≤ 18) is read and stored.
+    /// @param heartbeat Staleness limit in seconds.
+    /// @param minPriceWad Lower plausible price (WAD).
+    /// @param maxPriceWad Upper plausible price (WAD).
+    /// @param maxDeviationWad Largest unconfirmed relative move (WAD).
+    function setFeed(
+        bytes32 asset,
+        address feed,
+        uint32 heartbeat,
+        uint256 minPriceWad,
+        uint256 maxPriceWad,
+        uint256 maxDeviationWad
+    ) external;
+
+    /// @notice Adjusts the risk parameters of an existing feed within the hard bounds. Risk admin or
+    ///         admin.
+    /// @param asset The asset key.
+    /// @param heartbeat Staleness limit in seconds.
+    /// @param minPriceWad Lower plausible price (WAD).
+    /// @param maxPriceWad Upper plausible price (WAD).
+    /// @param maxDeviationWad Largest unconfirmed relative move (WAD).
+    function setRiskParams(
+        bytes32 asset,
+        uint32 heartbeat,
+        uint256 minPriceWad,
+        uint256 maxPriceWad,
+        uint256 maxDeviationWad
+    ) external;
+
+    /// @notice Sets the L2 sequencer uptime feed (zero address removes it). Admin only.
+    /// @param feed The sequencer uptime feed.
+    /// @param gracePeriod Seconds after recovery during which prices report `GracePeriod`.
+    function setSequencerFeed(address feed, uint32 gracePeriod) external;
+
+    /// @notice Permissionless poke: reads the feed and, when the status is `Ok`, records the price as
+    ///         the last good price.
+    /// @param asset The asset key.
+    /// @return priceWad The price (see `price`).
+    /// @return status The status.
+    function update(bytes32 asset) external returns (uint256 priceWad, Status status);
+
+    /// @notice Accepts the latest round of `asset` although it jumped beyond the deviation bound, and
+    ///         records it as the last good price. Guardian or admin.
+    /// @param asset The asset key.
+    function acceptPrice(bytes32 asset) external;
+
+    /// @notice The current price of `asset` and whether it may be acted on. Never reverts.
+    /// @dev `priceWad` is the latest answer scaled to WAD when it could be read and is positive, else
+    ///      the last good price (0 if none). Only `Status.Ok` prices may be acted on.
+    /// @param asset The asset key.
+    /// @return priceWad The price (WAD USD per 1e18 base units).
+    /// @return status The status.
+    function price(bytes32 asset) external view returns (uint256 priceWad, Status status);
+
+    /// @notice The last price recorded by `update` or `acceptPrice`.
+    /// @param asset The asset key.
+    /// @return priceWad The price (WAD).
+    /// @return updatedAt The round's `updatedAt`.
+    /// @return roundId The round.
+    function lastGoodPrice(bytes32 asset) external view returns (uint256 priceWad, uint256 updatedAt, uint80 roundId);
+
+    /// @notice The feed configuration of `asset` (zero feed when none).
+    /// @param asset The asset key.
+    function feedConfig(bytes32 asset) external view returns (FeedConfig memory);
+
+    /// @notice The L2 sequencer uptime feed (zero when none) and its grace period.
+    function sequencerFeed() external view returns (address feed, uint32 gracePeriod);
+
+    /// @notice The access-control list and pause switchboard.
+    function guardian() external view returns (address);
+}

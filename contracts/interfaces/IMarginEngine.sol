@@ -1,0 +1,295 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IChainlinkOracleAdapter} from "./IChainlinkOracleAdapter.sol";
+import {IPauseGuardian} from "./IPauseGuardian.sol";
+
+/// @title IMarginEngine
+/// @notice Markets, cross-margined positions, account health and liquidation.
+/// @dev Units: USD values and ratios are WAD; prices are WAD USD per 1e18 base units; sizes are signed
+///      WAD base units (+ long, − short); margin is held in token units by the collateral vault.
+///      equity `E = margin + Σ size·(P − entry)`, maintenance `MM = Σ |size|·P·mmr`, initial
+///      `IM = Σ |size|·P·imr`, health `h = E / MM` (no positions: `type(uint256).max`; `E ≤ 0`: 0).
+///      Every action that trusts a price requires `Status.Ok` for each market it reads.
+interface IMarginEngine {
+    /// @notice Risk configuration of a market.
+    /// @param asset The oracle asset key.
+    /// @param imrWad Initial margin ratio (WAD).
+    /// @param mmrWad Maintenance margin ratio (WAD), below `imrWad`.
+    /// @param feeWad Trading fee on notional (WAD), paid on every open, increase, reduce and close.
+    /// @param liquidationPenaltyWad Penalty on liquidated notional (WAD), split between the liquidator
+    ///        and the insurance buffer.
+    /// @param maxOpenInterestWad Cap on each side's open interest (base units, WAD).
+    struct MarketConfig {
+        bytes32 asset;
+        uint64 imrWad;
+        uint64 mmrWad;
+        uint64 feeWad;
+        uint64 liquidationPenaltyWad;
+        uint128 maxOpenInterestWad;
+    }
+
+    /// @notice Open interest of a market (base units, WAD).
+    struct MarketState {
+        uint128 longOpenInterestWad;
+        uint128 shortOpenInterestWad;
+    }
+
+    /// @notice A position: signed size and average entry price.
+    struct Position {
+        int128 sizeWad;
+        uint128 entryPriceWad;
+    }
+
+    /// @notice Liquidation parameters.
+    /// @param targetHealthWad Health a partial liquidation restores (WAD, > 1).
+    /// @param liquidatorShareWad Share of the penalty paid to the liquidator (WAD); the rest goes to
+    ///        the insurance buffer.
+    /// @param maxLiquidatorRewardTokens Cap on one liquidation's reward (token units).
+    struct LiquidationParams {
+        uint64 targetHealthWad;
+        uint64 liquidatorShareWad;
+        uint128 maxLiquidatorRewardTokens;
+    }
+
+    /// @notice Emitted when a market was listed.
+    /// @param marketId The new market's id.
+    /// @param asset The oracle asset key.
+    /// @param config The configuration.
+    event MarketListed(uint256 indexed marketId, bytes32 indexed asset, MarketConfig config);
+    /// @notice Emitted when a market's risk configuration changed.
+    /// @param marketId The market.
+    /// @param config The new configuration.
+    event MarketConfigUpdated(uint256 indexed marketId, MarketConfig config);
+    /// @notice Emitted when liquidation parameters changed.
+    /// @param params The new parameters.
+    event LiquidationParamsUpdated(LiquidationParams params);
+    /// @notice Emitted when the share of open notional the pool must keep changed.
+    /// @param reserveFactorWad The new factor (WAD).
+    event LiquidityReserveFactorUpdated(uint256 reserveFactorWad);
+    /// @notice Emitted when a position was opened, changed or closed.
+    /// @param account The account.
+    /// @param marketId The market.
+    /// @param sizeDeltaWad The size change (WAD, signed).
+    /// @param newSizeWad The size afterwards (WAD, signed).
+    /// @param priceWad The oracle price used (WAD).
+    /// @param entryPriceWad The entry price afterwards (WAD; 0 when closed).
+    /// @param realizedPnlWad PnL realised on the reduced part (WAD, signed).
+    /// @param feeTokens Trading fee paid (token units).
+    event PositionModified(
+        address indexed account,
+        uint256 indexed marketId,
+        int256 sizeDeltaWad,
+        int256 newSizeWad,
+        uint256 priceWad,
+        uint256 entryPriceWad,
+        int256 realizedPnlWad,
+        uint256 feeTokens
+    );
+    /// @notice Emitted when an owner withdrew margin.
+    /// @param account The account.
+    /// @param to The recipient.
+    /// @param amountTokens The amount (token units).
+    event MarginWithdrawn(address indexed account, address indexed to, uint256 amountTokens);
+    /// @notice Emitted when an account was liquidated.
+    /// @param account The account.
+    /// @param liquidator The caller, who received the reward.
+    /// @param healthBeforeWad Health before (WAD).
+    /// @param healthAfterWad Health after (WAD).
+    /// @param closedNotionalWad Notional closed (WAD).
+    /// @param penaltyTokens Penalty charged, reward included (token units).
+    /// @param liquidatorRewardTokens Reward paid to the liquidator (token units).
+    /// @param badDebtTokens Loss the account could not pay (token units).
+    event Liquidated(
+        address indexed account,
+        address indexed liquidator,
+        uint256 healthBeforeWad,
+        uint256 healthAfterWad,
+        uint256 closedNotionalWad,
+        uint256 penaltyTokens,
+        uint256 liquidatorRewardTokens,
+        uint256 badDebtTokens
+    );
+
+    /// @notice Thrown when the caller lacks the role the function needs.
+    /// @param caller The caller.
+    /// @param role The role required.
+    error MarginEngineUnauthorized(address caller, bytes32 role);
+    /// @notice Thrown when an address argument is zero.
+    error MarginEngineZeroAddress();
+    /// @notice Thrown when an amount or size is zero.
+    error MarginEngineZeroAmount();
+    /// @notice Thrown when a market id is not listed.
+    /// @param marketId The id.
+    error MarginEngineUnknownMarket(uint256 marketId);
+    /// @notice Thrown when an asset is already listed, or has no oracle feed.
+    /// @param asset The asset key.
+    error MarginEngineInvalidAsset(bytes32 asset);
+    /// @notice Thrown when a market configuration is outside the hard bounds.
+    /// @param config The configuration given.
+    error MarginEngineInvalidMarketConfig(MarketConfig config);
+    /// @notice Thrown when liquidation parameters are outside the hard bounds.
+    /// @param params The parameters given.
+    error MarginEngineInvalidLiquidationParams(LiquidationParams params);
+    /// @notice Thrown when the reserve factor is outside the hard bounds.
+    /// @param reserveFactorWad The factor given.
+    error MarginEngineInvalidReserveFactor(uint256 reserveFactorWad);
+    /// @notice Thrown when no more markets can be listed.
+    error MarginEngineTooManyMarketsListed();
+    /// @notice Thrown when the action is paused.
+    /// @param marketId The market (0 for account-level actions).
+    /// @param action The action.
+    error MarginEnginePaused(uint256 marketId, IPauseGuardian.Action action);
+    /// @notice Thrown when a price the action needs is not `Ok`.
+    /// @param asset The asset key.
+    /// @param status The oracle status.
+    error MarginEngineBadPrice(bytes32 asset, IChainlinkOracleAdapter.Status status);
+    /// @notice Thrown when equity would fall below the initial requirement.
+    /// @param equityWad Equity after the action (WAD, signed).
+    /// @param requiredWad Initial requirement after the action (WAD).
+    error MarginEngineInsufficientMargin(int256 equityWad, uint256 requiredWad);
+    /// @notice Thrown when a reduce would leave the account liquidatable and less healthy than before.
+    /// @param healthBeforeWad Health before (WAD).
+    /// @param healthAfterWad Health after (WAD).
+    error MarginEngineHealthWorsened(uint256 healthBeforeWad, uint256 healthAfterWad);
+    /// @notice Thrown when a trade's loss and fee exceed the margin (the account must be liquidated).
+    /// @param owedTokens Loss plus fee (token units).
+    /// @param marginTokens Margin available (token units).
+    error MarginEngineLossExceedsMargin(uint256 owedTokens, uint256 marginTokens);
+    /// @notice Thrown when a side's open interest would exceed its cap.
+    /// @param marketId The market.
+    /// @param openInterestWad Open interest after the trade (WAD).
+    /// @param capWad The cap (WAD).
+    error MarginEngineOpenInterestCapExceeded(uint256 marketId, uint256 openInterestWad, uint256 capWad);
+    /// @notice Thrown when the pool's liquidity cannot back the open interest after the trade.
+    /// @param requiredTokens Liquidity required (token units).
+    /// @param availableTokens Pool assets (token units).
+    error MarginEngineInsufficientPoolLiquidity(uint256 requiredTokens, uint256 availableTokens);
+    /// @notice Thrown when an account would hold positions in more than `MAX_MARKETS_PER_ACCOUNT` markets.
+    /// @param account The account.
+    error MarginEngineTooManyMarkets(address account);
+    /// @notice Thrown when an account has no position in a market.
+    /// @param account The account.
+    /// @param marketId The market.
+    error MarginEngineNoPosition(address account, uint256 marketId);
+    /// @notice Thrown when a size does not fit the position's storage (|size| ≥ 2^127).
+    /// @param sizeWad The size.
+    error MarginEngineSizeOutOfRange(int256 sizeWad);
+    /// @notice Thrown when `liquidate` targets an account whose health is at least 1.
+    /// @param account The account.
+    /// @param healthWad Its health (WAD).
+    error MarginEngineNotLiquidatable(address account, uint256 healthWad);
+
+    /// @notice Lists a new market. Admin only.
+    /// @param config Its configuration; `config.asset` must have an oracle feed and not be listed.
+    /// @return marketId The new market's id (1, 2, ...).
+    function listMarket(MarketConfig calldata config) external returns (uint256 marketId);
+
+    /// @notice Changes a market's risk configuration (its asset cannot change). Risk admin or admin.
+    /// @param marketId The market.
+    /// @param config The new configuration.
+    function setMarketConfig(uint256 marketId, MarketConfig calldata config) external;
+
+    /// @notice Changes liquidation parameters within hard bounds. Risk admin or admin.
+    /// @param params The new parameters.
+    function setLiquidationParams(LiquidationParams calldata params) external;
+
+    /// @notice Changes the share of open notional (at entry) that LP liquidity must cover. Risk admin
+    ///         or admin.
+    /// @param reserveFactorWad The new factor (WAD).
+    function setLiquidityReserveFactor(uint256 reserveFactorWad) external;
+
+    /// @notice Opens, increases, reduces, closes or flips the caller's position in `marketId` at the
+    ///         oracle price, paying the market fee on the traded notional.
+    /// @dev Increasing risk needs `E ≥ IM` afterwards and the `Open` action unpaused; reducing needs the
+    ///      `Close` action unpaused and must not leave the account both liquidatable and less healthy.
+    ///      Losses and fees must be covered by margin. Flipping sides counts as a close then an open.
+    /// @param marketId The market.
+    /// @param sizeDeltaWad Size change (WAD base units, + buys, − sells).
+    function modifyPosition(uint256 marketId, int256 sizeDeltaWad) external;
+
+    /// @notice Closes the caller's whole position in `marketId`.
+    /// @param marketId The market.
+    function closePosition(uint256 marketId) external;
+
+    /// @notice Withdraws the caller's margin; equity must still cover the initial requirement.
+    /// @param amountTokens The amount (token units).
+    /// @param to The recipient.
+    function withdrawMargin(uint256 amountTokens, address to) external;
+
+    /// @notice Liquidates `account` (health < 1, prices `Ok`): closes all positions proportionally down
+    ///         to the target health, pays the caller a bounded reward and the insurance buffer the rest of
+    ///         the penalty, and records bad debt if the account's loss exceeds its margin.
+    /// @param account The account.
+    function liquidate(address account) external;
+
+    /// @notice Number of listed markets (ids are 1..marketCount()).
+    function marketCount() external view returns (uint256);
+
+    /// @notice A market's configuration.
+    /// @param marketId The market.
+    function marketConfig(uint256 marketId) external view returns (MarketConfig memory);
+
+    /// @notice A market's open interest.
+    /// @param marketId The market.
+    function marketState(uint256 marketId) external view returns (MarketState memory);
+
+    /// @notice Current liquidation parameters.
+    function liquidationParams() external view returns (LiquidationParams memory);
+
+    /// @notice Share of open notional (at entry) that LP liquidity must cover (WAD).
+    function liquidityReserveFactor() external view returns (uint256);
+
+    /// @notice The position of `account` in `marketId`.
+    function position(address account, uint256 marketId) external view returns (Position memory);
+
+    /// @notice Market ids in which `account` holds a position, ascending.
+    function accountMarkets(address account) external view returns (uint256[] memory);
+
+    /// @notice Margin of `account` in WAD.
+    function marginWad(address account) external view returns (uint256);
+
+    /// @notice Equity of `account` (WAD, signed) at the adapter's current prices (whatever their status).
+    function equity(address account) external view returns (int256);
+
+    /// @notice Maintenance requirement of `account` (WAD).
+    function maintenanceRequirement(address account) external view returns (uint256);
+
+    /// @notice Initial requirement of `account` (WAD).
+    function initialRequirement(address account) external view returns (uint256);
+
+    /// @notice Health of `account` (WAD): equity / maintenance requirement.
+    function health(address account) external view returns (uint256);
+
+    /// @notice Price of `marketId`'s asset at which `account` would reach health 1, other prices fixed
+    ///         (WAD; 0 when no positive price would).
+    /// @param account The account.
+    /// @param marketId A market the account holds a position in.
+    function liquidationPrice(address account, uint256 marketId) external view returns (uint256);
+
+    /// @notice Liquidity the pool must keep to back open interest (token units, rounded up).
+    function requiredLiquidity() external view returns (uint256);
+
+    /// @notice Sum of |size| · entry price over all open positions (WAD).
+    function totalEntryNotional() external view returns (uint256);
+
+    /// @notice Number of accounts with at least one position.
+    function activeAccountCount() external view returns (uint256);
+
+    /// @notice A page of accounts with at least one position.
+    /// @param start Index of the first account.
+    /// @param count Most accounts to return.
+    function activeAccounts(uint256 start, uint256 count) external view returns (address[] memory);
+
+    /// @notice The collateral vault.
+    function vault() external view returns (address);
+
+    /// @notice The liquidity pool.
+    function pool() external view returns (address);
+
+    /// @notice The oracle adapter.
+    function oracle() external view returns (address);
+
+    /// @notice The access-control list and pause switchboard.
+    function guardian() external view returns (address);
+}

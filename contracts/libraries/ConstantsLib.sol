@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/// @title ConstantsLib
+/// @notice Protocol-wide units and hard limits. Every USD value and ratio inside Ballast is WAD.
+library ConstantsLib {
+    /// @notice 1.0 in WAD fixed point (18 decimals).
+    uint256 internal constant WAD = 1e18;
+    /// @notice Decimals of every WAD value.
+    uint8 internal constant WAD_DECIMALS = 18;
+    /// @notice Health of an account without positions.
+    uint256 internal constant INFINITE_HEALTH = type(uint256).max;
+    /// @notice Market id used for account-level actions that touch no single market.
+    uint256 internal constant NO_MARKET = 0;
+    /// @notice Most markets one account may hold positions in at once (bounds every account loop).
+    uint256 internal constant MAX_MARKETS_PER_ACCOUNT = 8;
+    /// @notice Most markets the engine can list (market ids are bits of a uint256 bitmap, id 0 unused).
+    uint256 internal constant MAX_MARKETS = 255;
+}
