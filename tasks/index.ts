@@ -1,1 +1,2 @@
-export {};
+import "./demo";
+import "./size";

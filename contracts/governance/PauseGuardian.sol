@@ -3,14 +3,15 @@ pragma solidity 0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {IPauseGuardian} from "../interfaces/IPauseGuardian.sol";
+import {ConstantsLib} from "../libraries/ConstantsLib.sol";
 
 /// @title PauseGuardian
 /// @notice Ballast's roles and pause flags (see `IPauseGuardian`).
 contract PauseGuardian is AccessControl, IPauseGuardian {
     /// @inheritdoc IPauseGuardian
-    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
+    bytes32 public constant GUARDIAN_ROLE = ConstantsLib.GUARDIAN_ROLE;
     /// @inheritdoc IPauseGuardian
-    bytes32 public constant RISK_ADMIN_ROLE = keccak256("RISK_ADMIN_ROLE");
+    bytes32 public constant RISK_ADMIN_ROLE = ConstantsLib.RISK_ADMIN_ROLE;
 
     bool private _globalPaused;
     mapping(uint256 marketId => bool) private _marketPaused;

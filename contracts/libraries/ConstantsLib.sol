@@ -16,4 +16,10 @@ library ConstantsLib {
     uint256 internal constant MAX_MARKETS_PER_ACCOUNT = 8;
     /// @notice Most markets the engine can list (market ids are bits of a uint256 bitmap, id 0 unused).
     uint256 internal constant MAX_MARKETS = 255;
+    /// @notice OpenZeppelin AccessControl's admin role.
+    bytes32 internal constant ADMIN_ROLE = 0x00;
+    /// @notice Role that may only pause.
+    bytes32 internal constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
+    /// @notice Role that may move risk parameters inside hard bounds.
+    bytes32 internal constant RISK_ADMIN_ROLE = keccak256("RISK_ADMIN_ROLE");
 }

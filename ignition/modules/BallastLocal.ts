@@ -1,0 +1,9 @@
+import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
+import MocksModule from "./Mocks";
+import { deployCore } from "./core";
+
+/** The whole protocol on local mocks (in-process Hardhat network, `hardhat node`). */
+export default buildModule("BallastLocal", (m) => {
+  const { usdc, ethFeed, btcFeed } = m.useModule(MocksModule);
+  return { usdc, ethFeed, btcFeed, ...deployCore(m, usdc, ethFeed, btcFeed) };
+});

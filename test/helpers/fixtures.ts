@@ -1,0 +1,120 @@
+import { ethers, ignition } from "hardhat";
+import { parseUnits } from "ethers";
+import BallastLocalModule from "../../ignition/modules/BallastLocal";
+import {
+  ChainlinkOracleAdapter__factory,
+  CollateralVault__factory,
+  LiquidityPool__factory,
+  MarginEngine__factory,
+  MockUSDC__factory,
+  MockV3Aggregator__factory,
+  PauseGuardian__factory,
+} from "../../typechain-types";
+
+export { ETH, BTC, DEFAULTS } from "../../ignition/modules/core";
+
+/** Market ids as listed by the module. */
+export const ETH_MARKET = 1n;
+export const BTC_MARKET = 2n;
+
+/** USDC amount (6 decimals) from a decimal string. */
+export const usdc = (amount: string | number) => parseUnits(String(amount), 6);
+/** 8-decimals Chainlink answer from a decimal string. */
+export const answer = (price: string | number) => parseUnits(String(price), 8);
+
+/**
+ * Deploys the protocol through the `BallastLocal` Ignition module (the module is what is tested) and
+ * returns TypeChain-typed contracts. Use with `loadFixture`.
+ */
+export async function deployBallast() {
+  const signers = await ethers.getSigners();
+  const [deployer, alice, bob, carol, lp, keeper, guardianAccount, riskAdmin, outsider] = signers;
+  const deployed = await ignition.deploy(BallastLocalModule, {
+    parameters: {
+      BallastLocal: {
+        guardianAccount: guardianAccount.address,
+        riskAdmin: riskAdmin.address,
+      },
+    },
+  });
+  const at = async (c: { getAddress(): Promise<string> }) => c.getAddress();
+  const token = MockUSDC__factory.connect(await at(deployed.usdc), deployer);
+  const ethFeed = MockV3Aggregator__factory.connect(await at(deployed.ethFeed), deployer);
+  const btcFeed = MockV3Aggregator__factory.connect(await at(deployed.btcFeed), deployer);
+  const guardian = PauseGuardian__factory.connect(await at(deployed.guardian), deployer);
+  const oracle = ChainlinkOracleAdapter__factory.connect(await at(deployed.oracle), deployer);
+  const vault = CollateralVault__factory.connect(await at(deployed.vault), deployer);
+  const pool = LiquidityPool__factory.connect(await at(deployed.pool), deployer);
+  const engine = MarginEngine__factory.connect(await at(deployed.engine), deployer);
+
+  // Every trader and LP gets tokens and approves the vault and the pool.
+  for (const s of [alice, bob, carol, lp, keeper, outsider]) {
+    await token.mint(s.address, usdc(10_000_000));
+    await token.connect(s).approve(await vault.getAddress(), ethers.MaxUint256);
+    await token.connect(s).approve(await pool.getAddress(), ethers.MaxUint256);
+  }
+
+  return {
+    deployer,
+    alice,
+    bob,
+    carol,
+    lp,
+    keeper,
+    guardianAccount,
+    riskAdmin,
+    outsider,
+    token,
+    ethFeed,
+    btcFeed,
+    guardian,
+    oracle,
+    vault,
+    pool,
+    engine,
+  };
+}
+
+/** The protocol with 1,000,000 USDC of LP liquidity. */
+export async function deployFunded() {
+  const f = await deployBallast();
+  await f.pool.connect(f.lp).deposit(usdc(1_000_000), f.lp.address);
+  return f;
+}
+
+export type Ballast = Awaited<ReturnType<typeof deployBallast>>;
+
+/**
+ * Token conservation: the vault holds exactly the sum of margins and reserves of `accounts` (which must
+ * be every account that ever held a balance), and the pool exactly its LP assets plus insurance.
+ */
+export async function expectConservation(f: Ballast, accounts: string[]) {
+  const { expect } = await import("chai");
+  let sum = 0n;
+  for (const a of accounts) sum += (await f.vault.marginOf(a)) + (await f.vault.reserveOf(a));
+  const vaultBalance = await f.token.balanceOf(await f.vault.getAddress());
+  expect(vaultBalance, "vault balance == Σ margin + Σ reserve").to.equal(sum);
+  expect(vaultBalance).to.equal((await f.vault.totalMargin()) + (await f.vault.totalReserve()));
+  const poolBalance = await f.token.balanceOf(await f.pool.getAddress());
+  expect(poolBalance, "pool balance == LP assets + insurance").to.equal(
+    (await f.pool.totalAssets()) + (await f.pool.insuranceBalance()),
+  );
+  expect(await f.token.balanceOf(await f.engine.getAddress()), "engine holds no tokens").to.equal(0n);
+}
+
+/**
+ * Publishes rounds on `feed` that walk its answer to `price` in steps of at most 10%, as a live feed
+ * would during a fast move (a single round beyond the adapter's deviation bound reads `Deviation`).
+ */
+export async function movePrice(
+  feed: { latestAnswer(): Promise<bigint>; updateAnswer(a: bigint): Promise<unknown> },
+  price: string | number,
+) {
+  const target = answer(price);
+  let current = await feed.latestAnswer();
+  while (current !== target) {
+    const step = current / 10n;
+    current = target > current ? (target - current > step ? current + step : target) : current - target > step ? current - step : target;
+    await feed.updateAnswer(current);
+  }
+}
