@@ -1,0 +1,430 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
+import {IChainlinkOracleAdapter} from "../interfaces/IChainlinkOracleAdapter.sol";
+import {IPauseGuardian} from "../interfaces/IPauseGuardian.sol";
+import {ConstantsLib} from "../libraries/ConstantsLib.sol";
+
+/// @title ChainlinkOracleAdapter
+/// @notice Reads Chainlink AggregatorV3 feeds defensively and grades every price (see
+///         `IChainlinkOracleAdapter`).
+/// @dev Feeds are read with a low-level `staticcall` capped at `FEED_GAS_LIMIT` gas that copies at most
+///      160 bytes of returndata, so a reverting, gas-burning or malformed feed yields `Status.Invalid`
+///      instead of reverting the caller. When a read fails and less than `FEED_GAS_LIMIT / 63` gas is
+///      left, the feed may only have been starved by the caller (EIP-150 passes on at most 63/64 of the
+///      remaining gas), so the call reverts with `ChainlinkOracleAdapterInsufficientGas` rather than
+///      report a status it cannot vouch for. This covers the deviation reference read too: starving it
+///      would otherwise swap the previous round for the last good price as reference.
+///      Decisions the interface leaves open:
+///      - with no readable reference (no readable previous round and no last good price yet, e.g. the
+///        first round of a new feed) the deviation check is skipped: the bounds still apply;
+///      - a previous round only serves as reference when it is complete, not in the future and inside
+///        the price bounds; otherwise the last good price is used;
+///      - the round recorded by `update` or `acceptPrice` is never re-checked for deviation;
+///      - replacing an asset's feed keeps its last good price (as deviation reference) but forgets the
+///        recorded round id, which belongs to the old feed;
+///      - answers of 2**128 or more (feed units) count as unreadable: no bound can admit them.
+///      Storage: three slots per asset (feed parameters, bounds, last good price) and one for the
+///      sequencer feed; `price` reads each once.
+contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
+    /// @notice Shortest accepted heartbeat (seconds).
+    uint256 public constant MIN_HEARTBEAT = 60;
+    /// @notice Longest accepted heartbeat (seconds).
+    uint256 public constant MAX_HEARTBEAT = 2 days;
+    /// @notice Smallest accepted deviation bound (WAD, 0.5%).
+    uint256 public constant MIN_DEVIATION = 0.005e18;
+    /// @notice Largest accepted deviation bound (WAD, 100%).
+    uint256 public constant MAX_DEVIATION = 1e18;
+    /// @notice Longest accepted sequencer grace period (seconds).
+    uint256 public constant MAX_GRACE_PERIOD = 1 days;
+    /// @notice Gas given to each feed call.
+    uint256 public constant FEED_GAS_LIMIT = 250_000;
+
+    /// @dev Bytes of the five words `latestRoundData` / `getRoundData` return.
+    uint256 private constant ROUND_DATA_SIZE = 160;
+    /// @dev `DEFAULT_ADMIN_ROLE` of OpenZeppelin AccessControl (the guardian's admin).
+    bytes32 private constant DEFAULT_ADMIN_ROLE = 0x00;
+    /// @dev Sequencer uptime feed answer meaning "up".
+    int256 private constant SEQUENCER_UP = 0;
+
+    /// @dev Feed parameters read on every `price` call (one slot). `heartbeat` fits 24 bits because
+    ///      `MAX_HEARTBEAT < 2**24`; `maxDeviationWad` fits 64 bits because `MAX_DEVIATION < 2**64`.
+    struct FeedParams {
+        address feed;
+        uint8 decimals;
+        uint24 heartbeat;
+        uint64 maxDeviationWad;
+    }
+
+    /// @dev Plausible price range (one slot).
+    struct PriceBounds {
+        uint128 minPriceWad;
+        uint128 maxPriceWad;
+    }
+
+    /// @dev Last good price (one slot). `priceWad ≤ maxPriceWad ≤ 2**128 - 1`; `updatedAt ≤
+    ///      block.timestamp` fits 48 bits.
+    struct LastGood {
+        uint128 priceWad;
+        uint48 updatedAt;
+        uint80 roundId;
+    }
+
+    /// @dev Sequencer uptime feed and grace period (one slot).
+    struct SequencerConfig {
+        address feed;
+        uint32 gracePeriod;
+    }
+
+    /// @dev A feed round that passed the structural checks, and its evaluation.
+    struct Quote {
+        uint256 priceWad;
+        Status status;
+        uint80 roundId;
+        uint256 updatedAt;
+        uint80 recordedRoundId;
+    }
+
+    /// @inheritdoc IChainlinkOracleAdapter
+    address public immutable guardian;
+
+    mapping(bytes32 asset => FeedParams) private _feedParams;
+    mapping(bytes32 asset => PriceBounds) private _bounds;
+    mapping(bytes32 asset => LastGood) private _lastGood;
+    SequencerConfig private _sequencer;
+
+    /// @param guardian_ The `PauseGuardian` that holds the roles.
+    constructor(address guardian_) {
+        if (guardian_ == address(0)) revert ChainlinkOracleAdapterZeroAddress();
+        guardian = guardian_;
+    }
+
+    // ---------------------------------------------------------------- configuration
+
+    /// @inheritdoc IChainlinkOracleAdapter
+    function setFeed(
+        bytes32 asset,
+        address feed,
+        uint32 heartbeat,
+        uint256 minPriceWad,
+        uint256 maxPriceWad,
+        uint256 maxDeviationWad
+    ) external {
+        _checkRole(DEFAULT_ADMIN_ROLE);
+        if (feed == address(0)) revert ChainlinkOracleAdapterZeroAddress();
+        _checkRiskParams(heartbeat, minPriceWad, maxPriceWad, maxDeviationWad);
+        uint8 feedDecimals = _readDecimals(feed);
+
+        if (_feedParams[asset].feed != feed) _lastGood[asset].roundId = 0;
+        _store(asset, feed, feedDecimals, heartbeat, minPriceWad, maxPriceWad, maxDeviationWad);
+    }
+
+    /// @inheritdoc IChainlinkOracleAdapter
+    /// @dev Emits `FeedConfigured` with the unchanged feed and decimals.
+    function setRiskParams(
+        bytes32 asset,
+        uint32 heartbeat,
+        uint256 minPriceWad,
+        uint256 maxPriceWad,
+        uint256 maxDeviationWad
+    ) external {
+        _checkEitherRole(IPauseGuardian(guardian).RISK_ADMIN_ROLE());
+        FeedParams memory params = _knownFeed(asset);
+        _checkRiskParams(heartbeat, minPriceWad, maxPriceWad, maxDeviationWad);
+
+        _store(asset, params.feed, params.decimals, heartbeat, minPriceWad, maxPriceWad, maxDeviationWad);
+    }
+
+    /// @inheritdoc IChainlinkOracleAdapter
+    function setSequencerFeed(address feed, uint32 gracePeriod) external {
+        _checkRole(DEFAULT_ADMIN_ROLE);
+        if (gracePeriod > MAX_GRACE_PERIOD) revert ChainlinkOracleAdapterInvalidGracePeriod(gracePeriod);
+
+        _sequencer = SequencerConfig({feed: feed, gracePeriod: gracePeriod});
+        emit SequencerFeedConfigured(feed, gracePeriod);
+    }
+
+    // ---------------------------------------------------------------- price recording
+
+    /// @inheritdoc IChainlinkOracleAdapter
+    function update(bytes32 asset) external returns (uint256 priceWad, Status status) {
+        Quote memory quote = _quote(asset, _knownFeed(asset));
+
+        if (quote.status == Status.Ok && quote.roundId > quote.recordedRoundId) {
+            _record(asset, quote);
+            emit PriceUpdated(asset, quote.roundId, quote.priceWad, quote.updatedAt);
+        }
+        return (quote.priceWad, quote.status);
+    }
+
+    /// @inheritdoc IChainlinkOracleAdapter
+    /// @dev Only a round held back by the deviation check (`Status.Deviation`) can be accepted, so the
+    ///      accepted price is inside the bounds, fresh and complete.
+    function acceptPrice(bytes32 asset) external {
+        _checkEitherRole(IPauseGuardian(guardian).GUARDIAN_ROLE());
+        Quote memory quote = _quote(asset, _knownFeed(asset));
+        if (quote.status != Status.Deviation) revert ChainlinkOracleAdapterNothingToAccept(asset, quote.status);
+
+        _record(asset, quote);
+        emit PriceAccepted(asset, quote.roundId, quote.priceWad, msg.sender);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IChainlinkOracleAdapter
+    /// @dev Reverts only with `ChainlinkOracleAdapterInsufficientGas`, when the caller starved a feed call.
+    function price(bytes32 asset) external view returns (uint256 priceWad, Status status) {
+        FeedParams memory params = _feedParams[asset];
+        if (params.feed == address(0)) return (0, Status.Invalid);
+        Quote memory quote = _quote(asset, params);
+        return (quote.priceWad, quote.status);
+    }
+
+    /// @inheritdoc IChainlinkOracleAdapter
+    function lastGoodPrice(bytes32 asset) external view returns (uint256 priceWad, uint256 updatedAt, uint80 roundId) {
+        LastGood memory last = _lastGood[asset];
+        return (last.priceWad, last.updatedAt, last.roundId);
+    }
+
+    /// @inheritdoc IChainlinkOracleAdapter
+    function feedConfig(bytes32 asset) external view returns (FeedConfig memory) {
+        FeedParams memory params = _feedParams[asset];
+        PriceBounds memory bounds = _bounds[asset];
+        return
+            FeedConfig({
+                feed: params.feed,
+                decimals: params.decimals,
+                heartbeat: params.heartbeat,
+                maxDeviationWad: params.maxDeviationWad,
+                minPriceWad: bounds.minPriceWad,
+                maxPriceWad: bounds.maxPriceWad
+            });
+    }
+
+    /// @inheritdoc IChainlinkOracleAdapter
+    function sequencerFeed() external view returns (address feed, uint32 gracePeriod) {
+        SequencerConfig memory sequencer = _sequencer;
+        return (sequencer.feed, sequencer.gracePeriod);
+    }
+
+    // ---------------------------------------------------------------- evaluation
+
+    /// @dev Reads the latest round of a configured asset and grades it in the documented order.
+    function _quote(bytes32 asset, FeedParams memory params) private view returns (Quote memory quote) {
+        Status sequencerStatus = _sequencerStatus();
+        LastGood memory last = _lastGood[asset];
+        quote.recordedRoundId = last.roundId;
+
+        (bool read, uint256 roundId, int256 answer, , uint256 updatedAt) = _readRound(params.feed, true, 0);
+        if (!read || answer <= 0 || uint256(answer) > type(uint128).max) {
+            quote.priceWad = last.priceWad;
+            quote.status = sequencerStatus == Status.Ok ? Status.Invalid : sequencerStatus;
+            return quote;
+        }
+        uint256 scale = _scale(params.decimals);
+        quote.priceWad = uint256(answer) * scale;
+        if (sequencerStatus != Status.Ok) {
+            quote.status = sequencerStatus;
+            return quote;
+        }
+
+        PriceBounds memory bounds = _bounds[asset];
+        if (
+            roundId > type(uint80).max ||
+            updatedAt == 0 ||
+            updatedAt > block.timestamp ||
+            quote.priceWad < bounds.minPriceWad ||
+            quote.priceWad > bounds.maxPriceWad
+        ) {
+            quote.status = Status.Invalid;
+            return quote;
+        }
+        quote.roundId = uint80(roundId);
+        quote.updatedAt = updatedAt;
+        if (block.timestamp - updatedAt > params.heartbeat) {
+            quote.status = Status.Stale;
+            return quote;
+        }
+        if (quote.roundId == last.roundId) return quote; // recorded or accepted: Ok
+
+        uint256 referenceWad = _previousRoundWad(params.feed, roundId, scale, bounds);
+        if (referenceWad == 0) referenceWad = last.priceWad;
+        if (_deviates(quote.priceWad, referenceWad, params.maxDeviationWad)) quote.status = Status.Deviation;
+    }
+
+    /// @dev `SequencerDown`, `GracePeriod` or `Ok` (also `Ok` when no sequencer feed is set). Any answer
+    ///      other than 0 ("up") counts as down; a `startedAt` in the future counts as a fresh change.
+    function _sequencerStatus() private view returns (Status) {
+        SequencerConfig memory sequencer = _sequencer;
+        if (sequencer.feed == address(0)) return Status.Ok;
+
+        (bool read, , int256 answer, uint256 startedAt, ) = _readRound(sequencer.feed, true, 0);
+        if (!read || answer != SEQUENCER_UP || startedAt == 0) return Status.SequencerDown;
+        if (startedAt > block.timestamp || block.timestamp - startedAt < sequencer.gracePeriod) {
+            return Status.GracePeriod;
+        }
+        return Status.Ok;
+    }
+
+    /// @dev The previous round's answer in WAD, or 0 when it cannot serve as reference (round 0,
+    ///      unreadable, incomplete, in the future, or outside `bounds`).
+    function _previousRoundWad(
+        address feed,
+        uint256 roundId,
+        uint256 scale,
+        PriceBounds memory bounds
+    ) private view returns (uint256) {
+        if (roundId == 0) return 0;
+        (bool read, , int256 answer, , uint256 updatedAt) = _readRound(feed, false, roundId - 1);
+        if (!read || answer <= 0 || uint256(answer) > type(uint128).max) return 0;
+        if (updatedAt == 0 || updatedAt > block.timestamp) return 0;
+        uint256 answerWad = uint256(answer) * scale;
+        if (answerWad < bounds.minPriceWad || answerWad > bounds.maxPriceWad) return 0;
+        return answerWad;
+    }
+
+    /// @dev Whether `|priceWad - referenceWad| / referenceWad > maxDeviationWad`, compared exactly by
+    ///      cross-multiplication (no rounding). Both prices are below `2**128 * 1e18`, so no product
+    ///      overflows. A zero reference means none: nothing deviates from it.
+    function _deviates(uint256 priceWad, uint256 referenceWad, uint256 maxDeviationWad) private pure returns (bool) {
+        if (referenceWad == 0) return false;
+        uint256 diffWad = priceWad > referenceWad ? priceWad - referenceWad : referenceWad - priceWad;
+        return diffWad * ConstantsLib.WAD > maxDeviationWad * referenceWad;
+    }
+
+    /// @dev Factor from feed units to WAD; exact because `decimals ≤ 18` is enforced by `setFeed`.
+    function _scale(uint8 feedDecimals) private pure returns (uint256) {
+        return 10 ** (ConstantsLib.WAD_DECIMALS - feedDecimals);
+    }
+
+    // ---------------------------------------------------------------- feed calls
+
+    /// @dev Calls `latestRoundData()` (`latest`) or `getRoundData(roundId)` with `FEED_GAS_LIMIT` gas,
+    ///      copying at most 160 bytes of returndata (a feed cannot make the caller pay for a huge copy).
+    ///      `read` is false when the call failed or returned fewer than 160 bytes; the five words are then
+    ///      zero. `answeredInRound` is not used.
+    function _readRound(
+        address feed,
+        bool latest,
+        uint256 roundId
+    ) private view returns (bool read, uint256 id, int256 answer, uint256 startedAt, uint256 updatedAt) {
+        bytes4 selector =
+            latest ? AggregatorV3Interface.latestRoundData.selector : AggregatorV3Interface.getRoundData.selector;
+        uint256 callSize = latest ? 4 : 36;
+        uint256 gasLimit = FEED_GAS_LIMIT;
+        assembly ("memory-safe") {
+            // Calldata in the scratch space (0x00-0x23), output above the free memory pointer.
+            mstore(0x00, selector)
+            mstore(0x04, roundId)
+            let out := mload(0x40)
+            read := staticcall(gasLimit, feed, 0x00, callSize, out, ROUND_DATA_SIZE)
+            if lt(returndatasize(), ROUND_DATA_SIZE) {
+                read := 0
+            }
+            if read {
+                id := mload(out)
+                answer := mload(add(out, 0x20))
+                startedAt := mload(add(out, 0x40))
+                updatedAt := mload(add(out, 0x60))
+            }
+        }
+        if (!read) _checkGasLeft();
+    }
+
+    /// @dev Reads `decimals()` once, with the same gas cap; reverts when unreadable or above 18.
+    function _readDecimals(address feed) private view returns (uint8) {
+        bytes4 selector = AggregatorV3Interface.decimals.selector;
+        uint256 gasLimit = FEED_GAS_LIMIT;
+        bool ok;
+        uint256 value;
+        assembly ("memory-safe") {
+            mstore(0x00, selector)
+            ok := staticcall(gasLimit, feed, 0x00, 4, 0x00, 0x20)
+            if lt(returndatasize(), 0x20) {
+                ok := 0
+            }
+            if ok {
+                value := mload(0)
+            }
+        }
+        if (!ok) _checkGasLeft();
+        if (!ok || value > ConstantsLib.WAD_DECIMALS) revert ChainlinkOracleAdapterUnsupportedFeed(feed);
+        return uint8(value);
+    }
+
+    /// @dev After a failed feed call: with less than `FEED_GAS_LIMIT / 63` gas left the call may have
+    ///      received less than `FEED_GAS_LIMIT` (EIP-150), so its failure proves nothing about the feed.
+    function _checkGasLeft() private view {
+        if (gasleft() < FEED_GAS_LIMIT / 63) revert ChainlinkOracleAdapterInsufficientGas();
+    }
+
+    // ---------------------------------------------------------------- storage helpers
+
+    function _record(bytes32 asset, Quote memory quote) private {
+        _lastGood[asset] = LastGood({
+            priceWad: uint128(quote.priceWad),
+            updatedAt: uint48(quote.updatedAt),
+            roundId: quote.roundId
+        });
+    }
+
+    function _store(
+        bytes32 asset,
+        address feed,
+        uint8 feedDecimals,
+        uint32 heartbeat,
+        uint256 minPriceWad,
+        uint256 maxPriceWad,
+        uint256 maxDeviationWad
+    ) private {
+        // Casts are lossless: `_checkRiskParams` bounded every value.
+        _feedParams[asset] = FeedParams({
+            feed: feed,
+            decimals: feedDecimals,
+            heartbeat: uint24(heartbeat),
+            maxDeviationWad: uint64(maxDeviationWad)
+        });
+        _bounds[asset] = PriceBounds({minPriceWad: uint128(minPriceWad), maxPriceWad: uint128(maxPriceWad)});
+        emit FeedConfigured(asset, feed, feedDecimals, heartbeat, minPriceWad, maxPriceWad, maxDeviationWad);
+    }
+
+    function _knownFeed(bytes32 asset) private view returns (FeedParams memory params) {
+        params = _feedParams[asset];
+        if (params.feed == address(0)) revert ChainlinkOracleAdapterUnknownAsset(asset);
+    }
+
+    // ---------------------------------------------------------------- checks
+
+    function _checkRiskParams(
+        uint256 heartbeat,
+        uint256 minPriceWad,
+        uint256 maxPriceWad,
+        uint256 maxDeviationWad
+    ) private pure {
+        if (heartbeat < MIN_HEARTBEAT || heartbeat > MAX_HEARTBEAT) {
+            revert ChainlinkOracleAdapterInvalidHeartbeat(heartbeat);
+        }
+        if (minPriceWad == 0 || minPriceWad >= maxPriceWad || maxPriceWad > type(uint128).max) {
+            revert ChainlinkOracleAdapterInvalidBounds(minPriceWad, maxPriceWad);
+        }
+        if (maxDeviationWad < MIN_DEVIATION || maxDeviationWad > MAX_DEVIATION) {
+            revert ChainlinkOracleAdapterInvalidDeviation(maxDeviationWad);
+        }
+    }
+
+    /// @dev Reverts unless the caller holds `role`.
+    function _checkRole(bytes32 role) private view {
+        if (!IPauseGuardian(guardian).hasRole(role, msg.sender)) {
+            revert ChainlinkOracleAdapterUnauthorized(msg.sender, role);
+        }
+    }
+
+    /// @dev Reverts unless the caller holds `role` or the admin role; the error names `role`.
+    function _checkEitherRole(bytes32 role) private view {
+        IPauseGuardian acl = IPauseGuardian(guardian);
+        if (!acl.hasRole(role, msg.sender) && !acl.hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
+            revert ChainlinkOracleAdapterUnauthorized(msg.sender, role);
+        }
+    }
+}

@@ -1,0 +1,747 @@
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+
+import type { ChainlinkOracleAdapter, MockV3Aggregator, PauseGuardian } from "../typechain-types";
+
+/** Mirrors `IChainlinkOracleAdapter.Status`. */
+const Status = { Ok: 0n, Stale: 1n, Invalid: 2n, Deviation: 3n, SequencerDown: 4n, GracePeriod: 5n } as const;
+
+const ETH = ethers.encodeBytes32String("ETH");
+const BTC = ethers.encodeBytes32String("BTC");
+const UNKNOWN = ethers.encodeBytes32String("DOGE");
+const DEFAULT_ADMIN_ROLE = ethers.ZeroHash;
+const GUARDIAN_ROLE = ethers.id("GUARDIAN_ROLE");
+const RISK_ADMIN_ROLE = ethers.id("RISK_ADMIN_ROLE");
+
+const HEARTBEAT = 3600;
+const MIN_PRICE = ethers.parseEther("100");
+const MAX_PRICE = ethers.parseEther("100000");
+const MAX_DEVIATION = ethers.parseEther("0.1"); // 10%
+const GRACE_PERIOD = 3600;
+const UINT128_MAX = 2n ** 128n - 1n;
+const FEED_GAS_LIMIT = 250_000n;
+
+/** A Chainlink USD answer (8 decimals) from a decimal string. */
+const usd8 = (value: string) => ethers.parseUnits(value, 8);
+/** The same price in WAD. */
+const wad = (value: string) => ethers.parseEther(value);
+
+describe("ChainlinkOracleAdapter", function () {
+  async function deployFixture() {
+    const [admin, guardianSigner, riskAdmin, stranger] = await ethers.getSigners();
+    const guardian: PauseGuardian = await ethers.deployContract("PauseGuardian", [
+      admin.address,
+      guardianSigner.address,
+      riskAdmin.address,
+    ]);
+    const adapter: ChainlinkOracleAdapter = await ethers.deployContract("ChainlinkOracleAdapter", [
+      await guardian.getAddress(),
+    ]);
+    const ethFeed: MockV3Aggregator = await ethers.deployContract("MockV3Aggregator", [8, usd8("2000")]);
+    await adapter.setFeed(ETH, await ethFeed.getAddress(), HEARTBEAT, MIN_PRICE, MAX_PRICE, MAX_DEVIATION);
+    return { adapter, guardian, ethFeed, admin, guardianSigner, riskAdmin, stranger };
+  }
+
+  /** ETH as above, with its first round recorded as last good price by `update`. */
+  async function recordedFixture() {
+    const base = await deployFixture();
+    await base.adapter.update(ETH);
+    return base;
+  }
+
+  /** Adds an L2 sequencer uptime feed that has been up for two hours. */
+  async function sequencerFixture() {
+    const base = await recordedFixture();
+    const sequencer: MockV3Aggregator = await ethers.deployContract("MockV3Aggregator", [0, 0]);
+    const upSince = (await time.latest()) - 2 * 3600;
+    await sequencer.updateRoundData(1, 0, upSince, upSince);
+    await base.adapter.setSequencerFeed(await sequencer.getAddress(), GRACE_PERIOD);
+    return { ...base, sequencer };
+  }
+
+  /** Configures `asset` with a freshly deployed adversarial feed (`RevertingFeed`, ...). */
+  async function withFeed(adapter: ChainlinkOracleAdapter, asset: string, contractName: string) {
+    const feed = await ethers.deployContract(contractName);
+    await adapter.setFeed(asset, await feed.getAddress(), HEARTBEAT, MIN_PRICE, MAX_PRICE, MAX_DEVIATION);
+    return feed;
+  }
+
+  async function expectPrice(
+    adapter: ChainlinkOracleAdapter,
+    asset: string,
+    priceWad: bigint,
+    status: bigint,
+  ) {
+    const [actualPrice, actualStatus] = await adapter.price(asset);
+    expect(actualStatus, "status").to.equal(status);
+    expect(actualPrice, "priceWad").to.equal(priceWad);
+  }
+
+  describe("deployment", function () {
+    it("stores the guardian and exposes the hard bounds", async function () {
+      const { adapter, guardian } = await loadFixture(deployFixture);
+      expect(await adapter.guardian()).to.equal(await guardian.getAddress());
+      expect(await adapter.MIN_HEARTBEAT()).to.equal(60n);
+      expect(await adapter.MAX_HEARTBEAT()).to.equal(2n * 24n * 3600n);
+      expect(await adapter.MIN_DEVIATION()).to.equal(wad("0.005"));
+      expect(await adapter.MAX_DEVIATION()).to.equal(wad("1"));
+      expect(await adapter.MAX_GRACE_PERIOD()).to.equal(24n * 3600n);
+      expect(await adapter.FEED_GAS_LIMIT()).to.equal(FEED_GAS_LIMIT);
+    });
+
+    it("rejects a zero guardian", async function () {
+      const { adapter } = await loadFixture(deployFixture);
+      await expect(
+        ethers.deployContract("ChainlinkOracleAdapter", [ethers.ZeroAddress]),
+      ).to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterZeroAddress");
+    });
+
+    it("starts without sequencer feed and without last good price", async function () {
+      const { adapter } = await loadFixture(deployFixture);
+      expect(await adapter.sequencerFeed()).to.deep.equal([ethers.ZeroAddress, 0n]);
+      expect(await adapter.lastGoodPrice(ETH)).to.deep.equal([0n, 0n, 0n]);
+    });
+  });
+
+  describe("configuration", function () {
+    describe("setFeed", function () {
+      it("stores the feed with its decimals and emits FeedConfigured", async function () {
+        const { adapter } = await loadFixture(deployFixture);
+        const feed = await ethers.deployContract("MockV3Aggregator", [18, wad("60000")]);
+        const feedAddress = await feed.getAddress();
+        await expect(adapter.setFeed(BTC, feedAddress, 7200, wad("1000"), wad("1000000"), wad("0.2")))
+          .to.emit(adapter, "FeedConfigured")
+          .withArgs(BTC, feedAddress, 18, 7200, wad("1000"), wad("1000000"), wad("0.2"));
+        const config = await adapter.feedConfig(BTC);
+        expect(config.feed).to.equal(feedAddress);
+        expect(config.decimals).to.equal(18n);
+        expect(config.heartbeat).to.equal(7200n);
+        expect(config.maxDeviationWad).to.equal(wad("0.2"));
+        expect(config.minPriceWad).to.equal(wad("1000"));
+        expect(config.maxPriceWad).to.equal(wad("1000000"));
+      });
+
+      it("accepts the extreme hard bounds", async function () {
+        const { adapter, ethFeed } = await loadFixture(deployFixture);
+        const feed = await ethFeed.getAddress();
+        await expect(adapter.setFeed(BTC, feed, 60, 1n, UINT128_MAX, wad("0.005"))).to.emit(
+          adapter,
+          "FeedConfigured",
+        );
+        await expect(adapter.setFeed(BTC, feed, 2 * 86400, 1n, 2n, wad("1"))).to.emit(
+          adapter,
+          "FeedConfigured",
+        );
+      });
+
+      it("is admin only", async function () {
+        const { adapter, ethFeed, riskAdmin, guardianSigner } = await loadFixture(deployFixture);
+        const feed = await ethFeed.getAddress();
+        for (const signer of [riskAdmin, guardianSigner]) {
+          await expect(
+            adapter.connect(signer).setFeed(BTC, feed, HEARTBEAT, MIN_PRICE, MAX_PRICE, MAX_DEVIATION),
+          )
+            .to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterUnauthorized")
+            .withArgs(signer.address, DEFAULT_ADMIN_ROLE);
+        }
+      });
+
+      it("rejects a zero feed", async function () {
+        const { adapter } = await loadFixture(deployFixture);
+        await expect(
+          adapter.setFeed(BTC, ethers.ZeroAddress, HEARTBEAT, MIN_PRICE, MAX_PRICE, MAX_DEVIATION),
+        ).to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterZeroAddress");
+      });
+
+      it("rejects a heartbeat outside [MIN_HEARTBEAT, MAX_HEARTBEAT]", async function () {
+        const { adapter, ethFeed } = await loadFixture(deployFixture);
+        const feed = await ethFeed.getAddress();
+        for (const heartbeat of [0, 59, 2 * 86400 + 1]) {
+          await expect(adapter.setFeed(BTC, feed, heartbeat, MIN_PRICE, MAX_PRICE, MAX_DEVIATION))
+            .to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterInvalidHeartbeat")
+            .withArgs(heartbeat);
+        }
+      });
+
+      it("rejects zero, inverted, equal or oversized price bounds", async function () {
+        const { adapter, ethFeed } = await loadFixture(deployFixture);
+        const feed = await ethFeed.getAddress();
+        const cases: [bigint, bigint][] = [
+          [0n, MAX_PRICE],
+          [MAX_PRICE, MIN_PRICE],
+          [MIN_PRICE, MIN_PRICE],
+          [MIN_PRICE, UINT128_MAX + 1n],
+        ];
+        for (const [min, max] of cases) {
+          await expect(adapter.setFeed(BTC, feed, HEARTBEAT, min, max, MAX_DEVIATION))
+            .to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterInvalidBounds")
+            .withArgs(min, max);
+        }
+      });
+
+      it("rejects a deviation bound outside [MIN_DEVIATION, MAX_DEVIATION]", async function () {
+        const { adapter, ethFeed } = await loadFixture(deployFixture);
+        const feed = await ethFeed.getAddress();
+        for (const deviation of [0n, wad("0.005") - 1n, wad("1") + 1n]) {
+          await expect(adapter.setFeed(BTC, feed, HEARTBEAT, MIN_PRICE, MAX_PRICE, deviation))
+            .to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterInvalidDeviation")
+            .withArgs(deviation);
+        }
+      });
+
+      it("rejects a feed with more than 18 decimals", async function () {
+        const { adapter } = await loadFixture(deployFixture);
+        const feed = await ethers.deployContract("MockV3Aggregator", [19, 1n]);
+        const feedAddress = await feed.getAddress();
+        await expect(adapter.setFeed(BTC, feedAddress, HEARTBEAT, MIN_PRICE, MAX_PRICE, MAX_DEVIATION))
+          .to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterUnsupportedFeed")
+          .withArgs(feedAddress);
+      });
+
+      it("rejects a feed whose decimals() cannot be read", async function () {
+        const { adapter, guardian, stranger } = await loadFixture(deployFixture);
+        // An account without code, and a contract without `decimals()`.
+        for (const feed of [stranger.address, await guardian.getAddress()]) {
+          await expect(adapter.setFeed(BTC, feed, HEARTBEAT, MIN_PRICE, MAX_PRICE, MAX_DEVIATION))
+            .to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterUnsupportedFeed")
+            .withArgs(feed);
+        }
+      });
+
+      it("replacing the feed keeps the last good price but forgets the old feed's round id", async function () {
+        const { adapter } = await loadFixture(recordedFixture);
+        const [priceBefore, updatedAtBefore, roundBefore] = await adapter.lastGoodPrice(ETH);
+        expect(roundBefore).to.equal(1n);
+
+        const newFeed = await ethers.deployContract("MockV3Aggregator", [8, usd8("2010")]);
+        await adapter.setFeed(
+          ETH,
+          await newFeed.getAddress(),
+          HEARTBEAT,
+          MIN_PRICE,
+          MAX_PRICE,
+          MAX_DEVIATION,
+        );
+        expect(await adapter.lastGoodPrice(ETH)).to.deep.equal([priceBefore, updatedAtBefore, 0n]);
+
+        // Round 1 of the new feed is new to the adapter, so it is recorded.
+        await expect(adapter.update(ETH)).to.emit(adapter, "PriceUpdated");
+        expect((await adapter.lastGoodPrice(ETH))[0]).to.equal(wad("2010"));
+      });
+
+      it("re-setting the same feed keeps the recorded round", async function () {
+        const { adapter, ethFeed } = await loadFixture(recordedFixture);
+        await adapter.setFeed(
+          ETH,
+          await ethFeed.getAddress(),
+          HEARTBEAT,
+          MIN_PRICE,
+          MAX_PRICE,
+          MAX_DEVIATION,
+        );
+        expect((await adapter.lastGoodPrice(ETH))[2]).to.equal(1n);
+      });
+    });
+
+    describe("setRiskParams", function () {
+      it("lets the risk admin and the admin move the parameters, keeping feed and decimals", async function () {
+        const { adapter, ethFeed, riskAdmin, admin } = await loadFixture(deployFixture);
+        const feed = await ethFeed.getAddress();
+        for (const signer of [riskAdmin, admin]) {
+          await expect(adapter.connect(signer).setRiskParams(ETH, 120, wad("500"), wad("5000"), wad("0.05")))
+            .to.emit(adapter, "FeedConfigured")
+            .withArgs(ETH, feed, 8, 120, wad("500"), wad("5000"), wad("0.05"));
+        }
+        const config = await adapter.feedConfig(ETH);
+        expect([config.feed, config.decimals, config.heartbeat]).to.deep.equal([feed, 8n, 120n]);
+        expect([config.minPriceWad, config.maxPriceWad, config.maxDeviationWad]).to.deep.equal([
+          wad("500"),
+          wad("5000"),
+          wad("0.05"),
+        ]);
+      });
+
+      it("rejects callers without the risk admin or admin role", async function () {
+        const { adapter, guardianSigner, stranger } = await loadFixture(deployFixture);
+        for (const signer of [guardianSigner, stranger]) {
+          await expect(
+            adapter.connect(signer).setRiskParams(ETH, HEARTBEAT, MIN_PRICE, MAX_PRICE, MAX_DEVIATION),
+          )
+            .to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterUnauthorized")
+            .withArgs(signer.address, RISK_ADMIN_ROLE);
+        }
+      });
+
+      it("rejects an unknown asset", async function () {
+        const { adapter, riskAdmin } = await loadFixture(deployFixture);
+        await expect(
+          adapter.connect(riskAdmin).setRiskParams(UNKNOWN, HEARTBEAT, MIN_PRICE, MAX_PRICE, MAX_DEVIATION),
+        )
+          .to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterUnknownAsset")
+          .withArgs(UNKNOWN);
+      });
+
+      it("enforces the same hard bounds as setFeed", async function () {
+        const { adapter, riskAdmin } = await loadFixture(deployFixture);
+        const risk = adapter.connect(riskAdmin);
+        await expect(risk.setRiskParams(ETH, 59, MIN_PRICE, MAX_PRICE, MAX_DEVIATION))
+          .to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterInvalidHeartbeat")
+          .withArgs(59);
+        await expect(risk.setRiskParams(ETH, HEARTBEAT, MAX_PRICE, MIN_PRICE, MAX_DEVIATION))
+          .to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterInvalidBounds")
+          .withArgs(MAX_PRICE, MIN_PRICE);
+        await expect(risk.setRiskParams(ETH, HEARTBEAT, MIN_PRICE, MAX_PRICE, wad("1.5")))
+          .to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterInvalidDeviation")
+          .withArgs(wad("1.5"));
+      });
+    });
+
+    describe("setSequencerFeed", function () {
+      it("sets and removes the sequencer feed and emits SequencerFeedConfigured", async function () {
+        const { adapter, ethFeed } = await loadFixture(deployFixture);
+        const feed = await ethFeed.getAddress();
+        await expect(adapter.setSequencerFeed(feed, 86400))
+          .to.emit(adapter, "SequencerFeedConfigured")
+          .withArgs(feed, 86400);
+        expect(await adapter.sequencerFeed()).to.deep.equal([feed, 86400n]);
+        await expect(adapter.setSequencerFeed(ethers.ZeroAddress, 0))
+          .to.emit(adapter, "SequencerFeedConfigured")
+          .withArgs(ethers.ZeroAddress, 0);
+        expect(await adapter.sequencerFeed()).to.deep.equal([ethers.ZeroAddress, 0n]);
+      });
+
+      it("rejects a grace period above MAX_GRACE_PERIOD", async function () {
+        const { adapter, ethFeed } = await loadFixture(deployFixture);
+        await expect(adapter.setSequencerFeed(await ethFeed.getAddress(), 86401))
+          .to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterInvalidGracePeriod")
+          .withArgs(86401);
+      });
+
+      it("is admin only", async function () {
+        const { adapter, ethFeed, guardianSigner, riskAdmin } = await loadFixture(deployFixture);
+        for (const signer of [guardianSigner, riskAdmin]) {
+          await expect(adapter.connect(signer).setSequencerFeed(await ethFeed.getAddress(), GRACE_PERIOD))
+            .to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterUnauthorized")
+            .withArgs(signer.address, DEFAULT_ADMIN_ROLE);
+        }
+      });
+    });
+
+    it("uses the guardian's role identifiers", async function () {
+      const { guardian } = await loadFixture(deployFixture);
+      expect(await guardian.GUARDIAN_ROLE()).to.equal(GUARDIAN_ROLE);
+      expect(await guardian.RISK_ADMIN_ROLE()).to.equal(RISK_ADMIN_ROLE);
+    });
+  });
+
+  describe("statuses", function () {
+    describe("fresh, stale and malformed rounds", function () {
+      it("returns Ok for a fresh round", async function () {
+        const { adapter } = await loadFixture(deployFixture);
+        await expectPrice(adapter, ETH, wad("2000"), Status.Ok);
+      });
+
+      it("returns (0, Invalid) for an unknown asset", async function () {
+        const { adapter } = await loadFixture(deployFixture);
+        await expectPrice(adapter, UNKNOWN, 0n, Status.Invalid);
+      });
+
+      it("turns Stale once more than heartbeat seconds passed since updatedAt", async function () {
+        const { adapter, ethFeed } = await loadFixture(deployFixture);
+        const updatedAt = Number((await ethFeed.latestRoundData()).updatedAt);
+        await time.increaseTo(updatedAt + HEARTBEAT);
+        await expectPrice(adapter, ETH, wad("2000"), Status.Ok);
+        await time.increaseTo(updatedAt + HEARTBEAT + 1);
+        await expectPrice(adapter, ETH, wad("2000"), Status.Stale);
+        // A new round makes it fresh again.
+        await ethFeed.updateAnswer(usd8("2001"));
+        await expectPrice(adapter, ETH, wad("2001"), Status.Ok);
+      });
+
+      it("returns Invalid with the last good price for zero and negative answers", async function () {
+        const { adapter, ethFeed } = await loadFixture(recordedFixture);
+        for (const answer of [0n, -1n, -usd8("2000")]) {
+          await ethFeed.updateAnswer(answer);
+          await expectPrice(adapter, ETH, wad("2000"), Status.Invalid);
+        }
+      });
+
+      it("returns Invalid with the answer for prices outside the bounds (inclusive bounds)", async function () {
+        const { adapter, ethFeed, riskAdmin } = await loadFixture(deployFixture);
+        // Full deviation allowance so that only the bounds decide.
+        await adapter.connect(riskAdmin).setRiskParams(ETH, HEARTBEAT, wad("1000"), wad("3000"), wad("1"));
+        // A round after an out-of-bounds round is measured against the last good price (none here).
+        const cases: [string, bigint][] = [
+          ["3000", Status.Ok],
+          ["3000.00000001", Status.Invalid],
+          ["1000", Status.Ok],
+          ["999.99999999", Status.Invalid],
+        ];
+        for (const [answer, status] of cases) {
+          await ethFeed.updateAnswer(usd8(answer));
+          await expectPrice(adapter, ETH, wad(answer), status);
+        }
+      });
+
+      it("returns Invalid for a round updated in the future", async function () {
+        const { adapter, ethFeed } = await loadFixture(deployFixture);
+        const now = await time.latest();
+        await ethFeed.updateRoundData(2, usd8("2001"), now + 1000, now);
+        await expectPrice(adapter, ETH, wad("2001"), Status.Invalid);
+      });
+
+      it("returns Invalid for an incomplete round (updatedAt 0)", async function () {
+        const { adapter, ethFeed } = await loadFixture(deployFixture);
+        await ethFeed.updateRoundData(2, usd8("2001"), 0, 0);
+        await expectPrice(adapter, ETH, wad("2001"), Status.Invalid);
+      });
+
+      it("checks Invalid before Stale", async function () {
+        const { adapter, ethFeed } = await loadFixture(deployFixture);
+        await ethFeed.updateAnswer(usd8("50")); // below MIN_PRICE
+        await time.increase(HEARTBEAT + 10);
+        await expectPrice(adapter, ETH, wad("50"), Status.Invalid);
+      });
+    });
+
+    describe("adversarial feeds", function () {
+      it("returns Invalid (and does not revert) for a reverting feed", async function () {
+        const { adapter } = await loadFixture(deployFixture);
+        await withFeed(adapter, BTC, "RevertingFeed");
+        await expectPrice(adapter, BTC, 0n, Status.Invalid);
+      });
+
+      it("returns Invalid for a feed that burns its whole gas allowance", async function () {
+        const { adapter } = await loadFixture(deployFixture);
+        await withFeed(adapter, BTC, "GasBurningFeed");
+        await expectPrice(adapter, BTC, 0n, Status.Invalid);
+        // The feed got exactly its allowance, no more: the whole call stays far below a block.
+        const gas = await adapter.price.estimateGas(BTC);
+        expect(gas).to.be.greaterThan(FEED_GAS_LIMIT);
+        expect(gas).to.be.lessThan(FEED_GAS_LIMIT + 60_000n);
+      });
+
+      it("returns Invalid for a feed returning malformed (too short) data", async function () {
+        const { adapter } = await loadFixture(deployFixture);
+        await withFeed(adapter, BTC, "MalformedFeed");
+        await expectPrice(adapter, BTC, 0n, Status.Invalid);
+      });
+
+      it("falls back to the last good price when a feed breaks after a good round", async function () {
+        const { adapter } = await loadFixture(recordedFixture);
+        for (const name of ["RevertingFeed", "GasBurningFeed", "MalformedFeed"]) {
+          await withFeed(adapter, ETH, name);
+          await expectPrice(adapter, ETH, wad("2000"), Status.Invalid);
+        }
+      });
+    });
+
+    describe("deviation", function () {
+      it("flags a jump beyond the bound from the previous round (bound inclusive)", async function () {
+        const { adapter, ethFeed } = await loadFixture(deployFixture);
+        await ethFeed.updateAnswer(usd8("2200")); // +10% exactly
+        await expectPrice(adapter, ETH, wad("2200"), Status.Ok);
+        await ethFeed.updateAnswer(usd8("2420.00000001")); // just over +10% from 2200
+        await expectPrice(adapter, ETH, wad("2420.00000001"), Status.Deviation);
+      });
+
+      it("flags a drop beyond the bound", async function () {
+        const { adapter, ethFeed } = await loadFixture(deployFixture);
+        await ethFeed.updateAnswer(usd8("1799.99999999")); // just over -10%
+        await expectPrice(adapter, ETH, wad("1799.99999999"), Status.Deviation);
+      });
+
+      it("confirms a jump with a following round within the bound of it", async function () {
+        const { adapter, ethFeed } = await loadFixture(recordedFixture);
+        await ethFeed.updateAnswer(usd8("2500")); // +25%
+        await expectPrice(adapter, ETH, wad("2500"), Status.Deviation);
+        await ethFeed.updateAnswer(usd8("2550")); // +2% from 2500
+        await expectPrice(adapter, ETH, wad("2550"), Status.Ok);
+      });
+
+      it("keeps flagging while the following round is still beyond the bound", async function () {
+        const { adapter, ethFeed } = await loadFixture(recordedFixture);
+        await ethFeed.updateAnswer(usd8("2500"));
+        await ethFeed.updateAnswer(usd8("3000")); // +20% from 2500
+        await expectPrice(adapter, ETH, wad("3000"), Status.Deviation);
+      });
+
+      it("uses the last good price when the previous round cannot be read", async function () {
+        const { adapter, ethFeed } = await loadFixture(recordedFixture);
+        const now = await time.latest();
+        // Round 5 follows round 1: round 4 has no data.
+        await ethFeed.updateRoundData(5, usd8("2500"), now, now);
+        await expectPrice(adapter, ETH, wad("2500"), Status.Deviation);
+        await ethFeed.updateRoundData(5, usd8("2100"), now, now); // +5% from the last good 2000
+        await expectPrice(adapter, ETH, wad("2100"), Status.Ok);
+      });
+
+      it("uses the last good price when the previous round is outside the bounds", async function () {
+        const { adapter, ethFeed } = await loadFixture(recordedFixture);
+        await ethFeed.updateAnswer(usd8("50")); // Invalid round
+        await expectPrice(adapter, ETH, wad("50"), Status.Invalid);
+        await ethFeed.updateAnswer(usd8("2050")); // +2.5% from the last good 2000
+        await expectPrice(adapter, ETH, wad("2050"), Status.Ok);
+        await ethFeed.updateAnswer(usd8("50"));
+        await ethFeed.updateAnswer(usd8("2500")); // +25% from the last good 2000
+        await expectPrice(adapter, ETH, wad("2500"), Status.Deviation);
+      });
+
+      it("skips the check when there is no reference at all", async function () {
+        const { adapter, ethFeed } = await loadFixture(deployFixture);
+        const now = await time.latest();
+        await ethFeed.updateRoundData(5, usd8("2500"), now, now);
+        await expectPrice(adapter, ETH, wad("2500"), Status.Ok);
+      });
+
+      it("checks Stale before Deviation", async function () {
+        const { adapter, ethFeed } = await loadFixture(deployFixture);
+        await ethFeed.updateAnswer(usd8("2500"));
+        await time.increase(HEARTBEAT + 1);
+        await expectPrice(adapter, ETH, wad("2500"), Status.Stale);
+      });
+    });
+
+    describe("sequencer", function () {
+      it("returns Ok while the sequencer has been up for longer than the grace period", async function () {
+        const { adapter } = await loadFixture(sequencerFixture);
+        await expectPrice(adapter, ETH, wad("2000"), Status.Ok);
+      });
+
+      it("returns SequencerDown while the sequencer is down, before any other check", async function () {
+        const { adapter, sequencer, ethFeed } = await loadFixture(sequencerFixture);
+        await sequencer.updateAnswer(1);
+        await expectPrice(adapter, ETH, wad("2000"), Status.SequencerDown);
+        await ethFeed.updateAnswer(-1); // Invalid feed: the sequencer still comes first
+        await expectPrice(adapter, ETH, wad("2000"), Status.SequencerDown);
+      });
+
+      it("returns GracePeriod after recovery until gracePeriod seconds passed", async function () {
+        const { adapter, sequencer, ethFeed } = await loadFixture(sequencerFixture);
+        await sequencer.updateAnswer(1);
+        await sequencer.updateAnswer(0);
+        const startedAt = Number((await sequencer.latestRoundData()).startedAt);
+        await ethFeed.updateAnswer(usd8("2010"));
+        await expectPrice(adapter, ETH, wad("2010"), Status.GracePeriod);
+        await time.increaseTo(startedAt + GRACE_PERIOD - 2);
+        await ethFeed.updateAnswer(usd8("2020")); // mined one second later; keeps the price fresh
+        expect(await time.latest()).to.equal(startedAt + GRACE_PERIOD - 1);
+        await expectPrice(adapter, ETH, wad("2020"), Status.GracePeriod);
+        await time.increaseTo(startedAt + GRACE_PERIOD);
+        await expectPrice(adapter, ETH, wad("2020"), Status.Ok);
+      });
+
+      it("returns SequencerDown when startedAt is 0", async function () {
+        const { adapter, sequencer } = await loadFixture(sequencerFixture);
+        const now = await time.latest();
+        await sequencer.updateRoundData(2, 0, now, 0);
+        await expectPrice(adapter, ETH, wad("2000"), Status.SequencerDown);
+      });
+
+      it("returns SequencerDown when the sequencer feed cannot be read", async function () {
+        const { adapter } = await loadFixture(recordedFixture);
+        const broken = await ethers.deployContract("RevertingFeed");
+        await adapter.setSequencerFeed(await broken.getAddress(), GRACE_PERIOD);
+        await expectPrice(adapter, ETH, wad("2000"), Status.SequencerDown);
+      });
+
+      it("returns Ok again once the sequencer feed is removed", async function () {
+        const { adapter, sequencer } = await loadFixture(sequencerFixture);
+        await sequencer.updateAnswer(1);
+        await adapter.setSequencerFeed(ethers.ZeroAddress, 0);
+        await expectPrice(adapter, ETH, wad("2000"), Status.Ok);
+      });
+    });
+
+    describe("decimals", function () {
+      it("scales an 8-decimals answer to WAD exactly", async function () {
+        const { adapter } = await loadFixture(deployFixture);
+        const feed = await ethers.deployContract("MockV3Aggregator", [8, 6_012_345_678_901n]);
+        await adapter.setFeed(
+          BTC,
+          await feed.getAddress(),
+          HEARTBEAT,
+          wad("1000"),
+          wad("1000000"),
+          MAX_DEVIATION,
+        );
+        await expectPrice(adapter, BTC, 60_123_456_789_010_000_000_000n, Status.Ok);
+      });
+
+      it("keeps an 18-decimals answer unchanged", async function () {
+        const { adapter } = await loadFixture(deployFixture);
+        const answer = 60_123_456_789_012_345_678_901n;
+        const feed = await ethers.deployContract("MockV3Aggregator", [18, answer]);
+        await adapter.setFeed(
+          BTC,
+          await feed.getAddress(),
+          HEARTBEAT,
+          wad("1000"),
+          wad("1000000"),
+          MAX_DEVIATION,
+        );
+        await expectPrice(adapter, BTC, answer, Status.Ok);
+      });
+    });
+
+    describe("gas", function () {
+      it("reports the gas of price() for an Ok asset", async function () {
+        const { adapter, ethFeed } = await loadFixture(recordedFixture);
+        const recorded = await adapter.price.estimateGas(ETH);
+        await ethFeed.updateAnswer(usd8("2010"));
+        const [, status] = await adapter.price(ETH);
+        expect(status).to.equal(Status.Ok);
+        const unrecorded = await adapter.price.estimateGas(ETH);
+        console.log(
+          `      price() Ok, recorded round (no previous-round read): ${recorded} gas (tx estimate)`,
+        );
+        console.log(
+          `      price() Ok, new round (previous-round read):         ${unrecorded} gas (tx estimate)`,
+        );
+        expect(unrecorded).to.be.greaterThan(recorded);
+      });
+    });
+  });
+
+  describe("update", function () {
+    it("records an Ok round, emits PriceUpdated and returns the price", async function () {
+      const { adapter, ethFeed, stranger } = await loadFixture(deployFixture);
+      const { updatedAt } = await ethFeed.latestRoundData();
+      expect(await adapter.connect(stranger).update.staticCall(ETH)).to.deep.equal([wad("2000"), Status.Ok]);
+      await expect(adapter.connect(stranger).update(ETH))
+        .to.emit(adapter, "PriceUpdated")
+        .withArgs(ETH, 1, wad("2000"), updatedAt);
+      expect(await adapter.lastGoodPrice(ETH)).to.deep.equal([wad("2000"), updatedAt, 1n]);
+    });
+
+    it("does not record the same round twice", async function () {
+      const { adapter } = await loadFixture(recordedFixture);
+      await expect(adapter.update(ETH)).not.to.emit(adapter, "PriceUpdated");
+    });
+
+    it("records each newer Ok round", async function () {
+      const { adapter, ethFeed } = await loadFixture(recordedFixture);
+      await ethFeed.updateAnswer(usd8("2010"));
+      const { updatedAt } = await ethFeed.latestRoundData();
+      const tx = adapter.update(ETH);
+      await expect(tx).to.emit(adapter, "PriceUpdated").withArgs(ETH, 2, wad("2010"), updatedAt);
+      const receipt = await (await tx).wait();
+      console.log(`      update() Ok, new round recorded: ${receipt!.gasUsed} gas (tx)`);
+      expect(await adapter.lastGoodPrice(ETH)).to.deep.equal([wad("2010"), updatedAt, 2n]);
+    });
+
+    it("records nothing when the status is not Ok, and returns that status", async function () {
+      const { adapter, ethFeed } = await loadFixture(recordedFixture);
+      const before = await adapter.lastGoodPrice(ETH);
+      await ethFeed.updateAnswer(usd8("2500"));
+      expect(await adapter.update.staticCall(ETH)).to.deep.equal([wad("2500"), Status.Deviation]);
+      await expect(adapter.update(ETH)).not.to.emit(adapter, "PriceUpdated");
+      await ethFeed.updateAnswer(-5n);
+      expect(await adapter.update.staticCall(ETH)).to.deep.equal([wad("2000"), Status.Invalid]);
+      await expect(adapter.update(ETH)).not.to.emit(adapter, "PriceUpdated");
+      expect(await adapter.lastGoodPrice(ETH)).to.deep.equal(before);
+    });
+
+    it("records at exactly the heartbeat, not one second later", async function () {
+      const { adapter, ethFeed } = await loadFixture(deployFixture);
+      const updatedAt = Number((await ethFeed.latestRoundData()).updatedAt);
+      await time.setNextBlockTimestamp(updatedAt + HEARTBEAT + 1);
+      await expect(adapter.update(ETH)).not.to.emit(adapter, "PriceUpdated");
+
+      const fresh = await loadFixture(deployFixture);
+      await time.setNextBlockTimestamp(updatedAt + HEARTBEAT);
+      await expect(fresh.adapter.update(ETH)).to.emit(fresh.adapter, "PriceUpdated");
+    });
+
+    it("reverts for an unknown asset", async function () {
+      const { adapter } = await loadFixture(deployFixture);
+      await expect(adapter.update(UNKNOWN))
+        .to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterUnknownAsset")
+        .withArgs(UNKNOWN);
+    });
+
+    it("reverts when the caller starves the feed call, but not when the feed had its full allowance", async function () {
+      const { adapter } = await loadFixture(deployFixture);
+      await withFeed(adapter, BTC, "GasBurningFeed");
+      await expect(adapter.update(BTC, { gasLimit: 200_000 })).to.be.revertedWithCustomError(
+        adapter,
+        "ChainlinkOracleAdapterInsufficientGas",
+      );
+      await expect(adapter.price.staticCall(BTC, { gasLimit: 200_000 })).to.be.revertedWithCustomError(
+        adapter,
+        "ChainlinkOracleAdapterInsufficientGas",
+      );
+      // With enough gas for the full allowance the same feed is simply Invalid.
+      expect(await adapter.update.staticCall(BTC, { gasLimit: 400_000 })).to.deep.equal([0n, Status.Invalid]);
+      await expect(adapter.update(BTC, { gasLimit: 400_000 })).not.to.emit(adapter, "PriceUpdated");
+    });
+  });
+
+  describe("acceptPrice", function () {
+    it("lets the guardian accept a deviating round: Ok, recorded, PriceAccepted", async function () {
+      const { adapter, ethFeed, guardianSigner } = await loadFixture(recordedFixture);
+      await ethFeed.updateAnswer(usd8("2500"));
+      const { updatedAt } = await ethFeed.latestRoundData();
+      await expect(adapter.connect(guardianSigner).acceptPrice(ETH))
+        .to.emit(adapter, "PriceAccepted")
+        .withArgs(ETH, 2, wad("2500"), guardianSigner.address);
+      await expectPrice(adapter, ETH, wad("2500"), Status.Ok);
+      expect(await adapter.lastGoodPrice(ETH)).to.deep.equal([wad("2500"), updatedAt, 2n]);
+      // Already recorded: update has nothing to add.
+      await expect(adapter.update(ETH)).not.to.emit(adapter, "PriceUpdated");
+    });
+
+    it("lets the admin accept too", async function () {
+      const { adapter, ethFeed, admin } = await loadFixture(recordedFixture);
+      await ethFeed.updateAnswer(usd8("1500"));
+      await expect(adapter.connect(admin).acceptPrice(ETH))
+        .to.emit(adapter, "PriceAccepted")
+        .withArgs(ETH, 2, wad("1500"), admin.address);
+    });
+
+    it("measures later rounds against the accepted one", async function () {
+      const { adapter, ethFeed, guardianSigner } = await loadFixture(recordedFixture);
+      await ethFeed.updateAnswer(usd8("2500"));
+      await adapter.connect(guardianSigner).acceptPrice(ETH);
+      await ethFeed.updateAnswer(usd8("2600")); // +4% from 2500
+      await expectPrice(adapter, ETH, wad("2600"), Status.Ok);
+      await ethFeed.updateAnswer(usd8("2000")); // -23% from 2600
+      await expectPrice(adapter, ETH, wad("2000"), Status.Deviation);
+    });
+
+    it("rejects callers without the guardian or admin role", async function () {
+      const { adapter, ethFeed, riskAdmin, stranger } = await loadFixture(recordedFixture);
+      await ethFeed.updateAnswer(usd8("2500"));
+      for (const signer of [riskAdmin, stranger]) {
+        await expect(adapter.connect(signer).acceptPrice(ETH))
+          .to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterUnauthorized")
+          .withArgs(signer.address, GUARDIAN_ROLE);
+      }
+    });
+
+    it("reverts when nothing is held back by the deviation check", async function () {
+      const { adapter, ethFeed, guardianSigner } = await loadFixture(recordedFixture);
+      const asGuardian = adapter.connect(guardianSigner);
+      await expect(asGuardian.acceptPrice(ETH))
+        .to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterNothingToAccept")
+        .withArgs(ETH, Status.Ok);
+      await ethFeed.updateAnswer(usd8("2500"));
+      await time.increase(HEARTBEAT + 1);
+      await expect(asGuardian.acceptPrice(ETH))
+        .to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterNothingToAccept")
+        .withArgs(ETH, Status.Stale);
+      await ethFeed.updateAnswer(0n);
+      await expect(asGuardian.acceptPrice(ETH))
+        .to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterNothingToAccept")
+        .withArgs(ETH, Status.Invalid);
+    });
+
+    it("reverts for an unknown asset", async function () {
+      const { adapter, guardianSigner } = await loadFixture(deployFixture);
+      await expect(adapter.connect(guardianSigner).acceptPrice(UNKNOWN))
+        .to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterUnknownAsset")
+        .withArgs(UNKNOWN);
+    });
+  });
+});
