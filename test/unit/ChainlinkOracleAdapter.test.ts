@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 
-import type { ChainlinkOracleAdapter, MockV3Aggregator, PauseGuardian } from "../typechain-types";
+import type { ChainlinkOracleAdapter, MockV3Aggregator, PauseGuardian } from "../../typechain-types";
 
 /** Mirrors `IChainlinkOracleAdapter.Status`. */
 const Status = { Ok: 0n, Stale: 1n, Invalid: 2n, Deviation: 3n, SequencerDown: 4n, GracePeriod: 5n } as const;
