@@ -105,16 +105,18 @@ export async function expectConservation(f: Ballast, accounts: string[]) {
 /**
  * Publishes rounds on `feed` that walk its answer to `price` in steps of at most 10%, as a live feed
  * would during a fast move (a single round beyond the adapter's deviation bound reads `Deviation`).
+ * `price` is a decimal USD price, or a raw 8-decimals answer as a bigint.
  */
 export async function movePrice(
   feed: { latestAnswer(): Promise<bigint>; updateAnswer(a: bigint): Promise<unknown> },
-  price: string | number,
+  price: string | number | bigint,
 ) {
-  const target = answer(price);
+  const target = typeof price === "bigint" ? price : answer(price);
   let current = await feed.latestAnswer();
   while (current !== target) {
     const step = current / 10n;
-    current = target > current ? (target - current > step ? current + step : target) : current - target > step ? current - step : target;
+    if (target > current) current = target - current > step ? current + step : target;
+    else current = current - target > step ? current - step : target;
     await feed.updateAnswer(current);
   }
 }
