@@ -185,7 +185,14 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
             MarginMath.PositionData memory p = positions[i];
             int256 closeSize = out.closeSizesWad[i];
             closedNotional += MarginMath.notionalWad(closeSize, p.priceWad);
-            _applyPositionChange(account, p.marketId, p.sizeWad, p.entryPriceWad, p.sizeWad - closeSize, p.entryPriceWad);
+            _applyPositionChange(
+                account,
+                p.marketId,
+                p.sizeWad,
+                p.entryPriceWad,
+                p.sizeWad - closeSize,
+                p.entryPriceWad
+            );
             emit PositionModified(
                 account,
                 p.marketId,
@@ -470,9 +477,8 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
         }
         t.feeWad = MarginMath.notionalWad(delta, t.priceWad).mulWadUp(feeRateWad);
         int256 netWad = t.realizedPnlWad - int256(t.feeWad);
-        t.traderDeltaTokens = netWad >= 0
-            ? int256(uint256(netWad).toTokenDown(_scale))
-            : -int256(uint256(-netWad).toTokenUp(_scale));
+        t.traderDeltaTokens =
+            netWad >= 0 ? int256(uint256(netWad).toTokenDown(_scale)) : -int256(uint256(-netWad).toTokenUp(_scale));
     }
 
     /// @dev Writes a position change: position, open interest, entry notional, market bitmap and the
@@ -522,9 +528,10 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
             revert MarginEngineOpenInterestCapExceeded(marketId, state.shortOpenInterestWad, capWad);
         }
         uint256 assets = _pool.totalAssets();
-        assets = traderDeltaTokens >= 0
-            ? assets - _min(assets, uint256(traderDeltaTokens))
-            : assets + uint256(-traderDeltaTokens);
+        assets =
+            traderDeltaTokens >= 0
+                ? assets - _min(assets, uint256(traderDeltaTokens))
+                : assets + uint256(-traderDeltaTokens);
         uint256 required = requiredLiquidity();
         if (required > assets) revert MarginEngineInsufficientPoolLiquidity(required, assets);
     }
@@ -627,22 +634,24 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
     }
 
     function _validateMarketConfig(MarketConfig calldata c) private pure {
-        bool valid = c.mmrWad >= MIN_MMR &&
-            c.imrWad > c.mmrWad &&
-            c.imrWad <= MAX_IMR &&
-            c.feeWad <= MAX_FEE &&
-            c.liquidationPenaltyWad <= MAX_PENALTY &&
-            uint256(c.feeWad) + c.liquidationPenaltyWad < c.mmrWad &&
-            c.maxOpenInterestWad != 0 &&
-            c.maxOpenInterestWad < 2 ** 127;
+        bool valid =
+            c.mmrWad >= MIN_MMR &&
+                c.imrWad > c.mmrWad &&
+                c.imrWad <= MAX_IMR &&
+                c.feeWad <= MAX_FEE &&
+                c.liquidationPenaltyWad <= MAX_PENALTY &&
+                uint256(c.feeWad) + c.liquidationPenaltyWad < c.mmrWad &&
+                c.maxOpenInterestWad != 0 &&
+                c.maxOpenInterestWad < 2 ** 127;
         if (!valid) revert MarginEngineInvalidMarketConfig(c);
     }
 
     function _setLiquidationParams(LiquidationParams memory params) private {
-        bool valid = params.targetHealthWad > ConstantsLib.WAD &&
-            params.targetHealthWad <= MAX_TARGET_HEALTH &&
-            params.liquidatorShareWad <= ConstantsLib.WAD &&
-            params.maxLiquidatorRewardTokens != 0;
+        bool valid =
+            params.targetHealthWad > ConstantsLib.WAD &&
+                params.targetHealthWad <= MAX_TARGET_HEALTH &&
+                params.liquidatorShareWad <= ConstantsLib.WAD &&
+                params.maxLiquidatorRewardTokens != 0;
         if (!valid) revert MarginEngineInvalidLiquidationParams(params);
         _liquidationParams = params;
         emit LiquidationParamsUpdated(params);

@@ -151,9 +151,10 @@ describe("MarginEngine", () => {
         { ...p, liquidatorShareWad: parseEther("1.1") },
         { ...p, maxLiquidatorRewardTokens: 0n },
       ]) {
-        await expect(
-          f.engine.connect(f.riskAdmin).setLiquidationParams(bad),
-        ).to.be.revertedWithCustomError(f.engine, "MarginEngineInvalidLiquidationParams");
+        await expect(f.engine.connect(f.riskAdmin).setLiquidationParams(bad)).to.be.revertedWithCustomError(
+          f.engine,
+          "MarginEngineInvalidLiquidationParams",
+        );
       }
       await expect(f.engine.connect(f.riskAdmin).setLiquidityReserveFactor(parseEther("0.5")))
         .to.emit(f.engine, "LiquidityReserveFactorUpdated")
@@ -161,9 +162,10 @@ describe("MarginEngine", () => {
       await expect(f.engine.connect(f.riskAdmin).setLiquidityReserveFactor(parseEther("1.01")))
         .to.be.revertedWithCustomError(f.engine, "MarginEngineInvalidReserveFactor")
         .withArgs(parseEther("1.01"));
-      await expect(
-        f.engine.connect(f.outsider).setLiquidityReserveFactor(WAD),
-      ).to.be.revertedWithCustomError(f.engine, "MarginEngineUnauthorized");
+      await expect(f.engine.connect(f.outsider).setLiquidityReserveFactor(WAD)).to.be.revertedWithCustomError(
+        f.engine,
+        "MarginEngineUnauthorized",
+      );
     });
   });
 
@@ -176,7 +178,16 @@ describe("MarginEngine", () => {
       // fee = 10 × 3,000 × 0.0005 = 15 USDC
       await expect(f.engine.connect(f.alice).modifyPosition(ETH_MARKET, size))
         .to.emit(f.engine, "PositionModified")
-        .withArgs(f.alice.address, ETH_MARKET, size, size, parseEther("3000"), parseEther("3000"), 0n, usdc(15));
+        .withArgs(
+          f.alice.address,
+          ETH_MARKET,
+          size,
+          size,
+          parseEther("3000"),
+          parseEther("3000"),
+          0n,
+          usdc(15),
+        );
       expect(await f.vault.marginOf(f.alice.address)).to.equal(usdc(10_000 - 15));
       expect(await f.pool.totalAssets()).to.equal(poolBefore + usdc(15));
       const pos = await f.engine.position(f.alice.address, ETH_MARKET);
@@ -473,10 +484,9 @@ describe("MarginEngine", () => {
 
     it("validates amount, recipient, pause and price", async () => {
       const f = await loadFixture(aliceLong);
-      await expect(f.engine.connect(f.alice).withdrawMargin(0, f.alice.address)).to.be.revertedWithCustomError(
-        f.engine,
-        "MarginEngineZeroAmount",
-      );
+      await expect(
+        f.engine.connect(f.alice).withdrawMargin(0, f.alice.address),
+      ).to.be.revertedWithCustomError(f.engine, "MarginEngineZeroAmount");
       await expect(
         f.engine.connect(f.alice).withdrawMargin(1, ethers.ZeroAddress),
       ).to.be.revertedWithCustomError(f.engine, "MarginEngineZeroAddress");

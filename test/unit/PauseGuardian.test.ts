@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 
-import { PauseGuardian } from "../typechain-types";
+import { PauseGuardian } from "../../typechain-types";
 
 /** Mirrors `IPauseGuardian.Action`. */
 const Action = { Open: 0, Close: 1, Deposit: 2, Withdraw: 3, Rebalance: 4, Liquidate: 5 } as const;

@@ -8,7 +8,7 @@ import {
   MockLiquidityRequirement,
   MockUSDC,
   PauseGuardian,
-} from "../typechain-types";
+} from "../../typechain-types";
 
 /** Mirrors `IPauseGuardian.Action`. */
 const Action = { Open: 0, Close: 1, Deposit: 2, Withdraw: 3, Rebalance: 4, Liquidate: 5 } as const;

@@ -1,0 +1,5 @@
+module.exports = {
+  skipFiles: ["mocks/", "examples/"],
+  configureYulOptimizer: true,
+  mocha: { timeout: 600000 },
+};
