@@ -1,6 +1,9 @@
 import { task } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 
+/** Names of `IChainlinkOracleAdapter.Status` values. */
+export const STATUS_NAMES = ["Ok", "Stale", "Invalid", "Deviation", "SequencerDown", "GracePeriod"];
+
 /**
  * Deploys the whole protocol on local mocks through the `BallastLocal` Ignition module and prints every
  * address and parameter.
@@ -32,7 +35,7 @@ task("demo", "Deploys Ballast on the in-process network and prints its addresses
         id: Number(id),
         asset: decodeBytes32String(m.asset),
         price: formatEther(price),
-        status: Number(status),
+        status: STATUS_NAMES[Number(status)],
         imr: formatEther(m.imrWad),
         mmr: formatEther(m.mmrWad),
         fee: formatEther(m.feeWad),
