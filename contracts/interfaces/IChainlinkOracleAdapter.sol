@@ -31,6 +31,27 @@ interface IChainlinkOracleAdapter {
         GracePeriod
     }
 
+    /// @notice Where a volatility estimate comes from.
+    enum VolatilitySource {
+        None,
+        Ewma,
+        Feed
+    }
+
+    /// @notice Per-asset volatility configuration.
+    /// @param initialVolatilityWad Annualised volatility assumed before the first observed return (WAD).
+    /// @param ewmaWindow Time constant of the EWMA (seconds): an observation `dt` seconds after the last
+    ///        one gets weight `1 − exp(−dt / ewmaWindow)`.
+    /// @param volatilityFeed Optional Chainlink realised-volatility feed (annualised, in percent, with
+    ///        the feed's decimals); zero when none.
+    /// @param volatilityFeedHeartbeat Staleness limit of the volatility feed (seconds).
+    struct VolatilityConfig {
+        uint64 initialVolatilityWad;
+        uint32 ewmaWindow;
+        address volatilityFeed;
+        uint32 volatilityFeedHeartbeat;
+    }
+
     /// @notice Per-asset feed configuration.
     /// @param feed The AggregatorV3 feed (proxy) address.
     /// @param decimals The feed's answer decimals, read from the feed when configured.
@@ -84,6 +105,20 @@ interface IChainlinkOracleAdapter {
     /// @param priceWad The accepted price (WAD).
     /// @param by The guardian or admin that accepted it.
     event PriceAccepted(bytes32 indexed asset, uint80 roundId, uint256 priceWad, address indexed by);
+
+    /// @notice Emitted when an asset's volatility configuration changed.
+    /// @param asset The asset key.
+    /// @param config The new configuration.
+    event VolatilityConfigured(bytes32 indexed asset, VolatilityConfig config);
+
+    /// @notice Emitted when `update` folded a new return into the EWMA volatility.
+    /// @param asset The asset key.
+    /// @param volatilityWad The new annualised EWMA volatility (WAD).
+    event VolatilityUpdated(bytes32 indexed asset, uint256 volatilityWad);
+
+    /// @notice Thrown when a volatility configuration is outside the hard bounds.
+    /// @param config The configuration given.
+    error ChainlinkOracleAdapterInvalidVolatilityConfig(VolatilityConfig config);
 
     /// @notice Thrown when the caller lacks the role the function needs.
     /// @param caller The caller.
@@ -154,8 +189,27 @@ interface IChainlinkOracleAdapter {
     /// @param gracePeriod Seconds after recovery during which prices report `GracePeriod`.
     function setSequencerFeed(address feed, uint32 gracePeriod) external;
 
-    /// @notice Permissionless poke: reads the feed and, when the status is `Ok`, records the price as
-    ///         the last good price.
+    /// @notice Configures the volatility estimate of an existing asset. Risk admin or admin.
+    /// @param asset The asset key.
+    /// @param config The configuration (a volatility feed's `decimals()` must be readable and ≤ 18).
+    function setVolatilityConfig(bytes32 asset, VolatilityConfig calldata config) external;
+
+    /// @notice Annualised volatility of `asset` (WAD): the realised-volatility feed when one is configured
+    ///         and its latest round is fresh and positive, else the EWMA of returns observed by `update`
+    ///         (the initial volatility until the first return), else 0 with source `None`.
+    /// @param asset The asset key.
+    /// @return volatilityWad Annualised volatility (WAD).
+    /// @return source Where it came from.
+    function volatility(bytes32 asset) external view returns (uint256 volatilityWad, VolatilitySource source);
+
+    /// @notice The volatility configuration of `asset`.
+    /// @param asset The asset key.
+    function volatilityConfig(bytes32 asset) external view returns (VolatilityConfig memory);
+
+    /// @notice Permissionless poke: reads the feed and, when the status is `Ok` and the round is newer
+    ///         than the recorded one, records the price as the last good price and folds the log return
+    ///         since the previous recorded price into the asset's EWMA volatility (time-normalised:
+    ///         sample `ln(P₁/P₀)² · year / dt`, weight `1 − exp(−dt / ewmaWindow)`).
     /// @param asset The asset key.
     /// @return priceWad The price (see `price`).
     /// @return status The status.

@@ -5,8 +5,9 @@ pragma solidity 0.8.28;
 /// @notice Custodies the settlement token (e.g. USDC) for traders. Each account has a `margin`
 ///         balance, which backs its positions and which only the engine can move out, and a `reserve`
 ///         balance, which backs nothing and which its owner can withdraw at any time, paused or not.
-/// @dev Balances are kept in token units. Invariant: `token.balanceOf(vault) == totalMargin() +
-///      totalReserve()`. Tokens that deliver less than the amount transferred (fee-on-transfer) are
+/// @dev Balances are kept in token units. Invariants: `token.balanceOf(vault) == totalMargin() +
+///      totalReserve()` (plain reserves), and for every ERC-4626 reserve vault `V`,
+///      `V.balanceOf(vault) == Σ reserveSharesOf(a)` over the accounts in `V`. Tokens that deliver less than the amount transferred (fee-on-transfer) are
 ///      refused by measuring the balance delta of every deposit.
 interface ICollateralVault {
     /// @notice Emitted when margin was deposited.
@@ -44,6 +45,21 @@ interface ICollateralVault {
     /// @notice Emitted once, when the engine was wired.
     /// @param engine The margin engine.
     event EngineSet(address indexed engine);
+
+    /// @notice Emitted when governance approved or revoked an ERC-4626 vault for reserves.
+    /// @param yieldVault The ERC-4626 vault (its asset is the settlement token).
+    /// @param approved Whether new reserves may be placed in it.
+    event ReserveVaultApproval(address indexed yieldVault, bool approved);
+    /// @notice Emitted when an owner moved its reserve into (or out of) an ERC-4626 vault.
+    /// @param account The owner.
+    /// @param yieldVault The vault now holding the reserve (zero: plain tokens).
+    /// @param amountTokens The reserve value moved (token units).
+    event ReserveVaultSelected(address indexed account, address indexed yieldVault, uint256 amountTokens);
+
+    /// @notice Thrown when an ERC-4626 vault is not approved for new reserves, or its asset is not the
+    ///         settlement token.
+    /// @param yieldVault The vault.
+    error CollateralVaultUnapprovedReserveVault(address yieldVault);
 
     /// @notice Thrown when an amount is zero.
     error CollateralVaultZeroAmount();
@@ -88,6 +104,26 @@ interface ICollateralVault {
     /// @param to The recipient.
     function withdrawReserve(uint256 amountTokens, address to) external;
 
+    /// @notice Approves or revokes an ERC-4626 vault (whose asset is the settlement token) for reserves.
+    ///         Admin only. Revoking stops new selections; reserves already inside stay withdrawable.
+    /// @param yieldVault The vault.
+    /// @param approved Whether it is approved.
+    function setReserveVaultApproval(address yieldVault, bool approved) external;
+
+    /// @notice Moves the caller's whole reserve into `yieldVault` (approved), or back to plain tokens
+    ///         with the zero address. Later reserve deposits follow the choice. Never paused.
+    /// @param yieldVault The approved ERC-4626 vault, or zero.
+    function selectReserveVault(address yieldVault) external;
+
+    /// @notice The ERC-4626 vault holding `account`'s reserve (zero: plain tokens).
+    function reserveVaultOf(address account) external view returns (address);
+
+    /// @notice Shares of `reserveVaultOf(account)` held for `account` (0 for plain reserves).
+    function reserveSharesOf(address account) external view returns (uint256);
+
+    /// @notice Whether `yieldVault` is approved for new reserves.
+    function isReserveVaultApproved(address yieldVault) external view returns (bool);
+
     /// @notice Moves `amountTokens` of `account`'s margin out to `to`. Engine only.
     /// @param account The account debited.
     /// @param to The recipient.
@@ -99,12 +135,13 @@ interface ICollateralVault {
     /// @param amountTokens The amount (token units).
     function creditMargin(address account, uint256 amountTokens) external;
 
-    /// @notice Moves reserve into margin. Engine only.
+    /// @notice Moves reserve into margin. Engine only. A reserve held in an ERC-4626 vault redeems
+    ///         exactly `amountTokens` (`withdraw`, burning the shares that needs, rounded up).
     /// @param account The account.
     /// @param amountTokens The amount (token units).
     function reserveToMargin(address account, uint256 amountTokens) external;
 
-    /// @notice Moves margin into reserve. Engine only.
+    /// @notice Moves margin into reserve (deposited into the account's ERC-4626 vault, if any). Engine only.
     /// @param account The account.
     /// @param amountTokens The amount (token units).
     function marginToReserve(address account, uint256 amountTokens) external;
@@ -112,13 +149,14 @@ interface ICollateralVault {
     /// @notice Margin of `account` (token units).
     function marginOf(address account) external view returns (uint256);
 
-    /// @notice Reserve of `account` (token units).
+    /// @notice Reserve of `account` (token units): for a reserve held in an ERC-4626 vault, what its
+    ///         shares can withdraw now (`previewRedeem`, rounded down).
     function reserveOf(address account) external view returns (uint256);
 
     /// @notice Sum of all margin balances (token units).
     function totalMargin() external view returns (uint256);
 
-    /// @notice Sum of all reserve balances (token units).
+    /// @notice Sum of all reserves held as plain tokens (token units).
     function totalReserve() external view returns (uint256);
 
     /// @notice The settlement token.
