@@ -188,4 +188,27 @@ contract CollateralVault is ReentrancyGuard, ICollateralVault {
         }
         _totalReserve -= amountTokens;
     }
+
+    // Interim: implemented with the yield-bearing reserve.
+    error CollateralVaultNotImplemented();
+
+    function setReserveVaultApproval(address, bool) external pure {
+        revert CollateralVaultNotImplemented();
+    }
+
+    function selectReserveVault(address) external pure {
+        revert CollateralVaultNotImplemented();
+    }
+
+    function reserveVaultOf(address) external pure returns (address) {
+        return address(0);
+    }
+
+    function reserveSharesOf(address) external pure returns (uint256) {
+        return 0;
+    }
+
+    function isReserveVaultApproved(address) external pure returns (bool) {
+        return false;
+    }
 }

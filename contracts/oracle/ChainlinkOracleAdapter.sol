@@ -427,4 +427,19 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
             revert ChainlinkOracleAdapterUnauthorized(msg.sender, role);
         }
     }
+
+    // Interim: implemented with the volatility estimate.
+    error ChainlinkOracleAdapterNotImplemented();
+
+    function setVolatilityConfig(bytes32, VolatilityConfig calldata) external pure {
+        revert ChainlinkOracleAdapterNotImplemented();
+    }
+
+    function volatility(bytes32) external pure returns (uint256, VolatilitySource) {
+        return (0, VolatilitySource.None);
+    }
+
+    function volatilityConfig(bytes32) external pure returns (VolatilityConfig memory c) {
+        return c;
+    }
 }
