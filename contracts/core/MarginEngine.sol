@@ -14,10 +14,17 @@ import {ConstantsLib} from "../libraries/ConstantsLib.sol";
 import {WadMath} from "../libraries/WadMath.sol";
 import {MarginMath} from "../libraries/MarginMath.sol";
 import {LiquidationMath} from "../libraries/LiquidationMath.sol";
+import {EngineLib} from "../libraries/EngineLib.sol";
+import {TradeLogic} from "../libraries/TradeLogic.sol";
+import {LiquidationLogic} from "../libraries/LiquidationLogic.sol";
+import {RebalanceLogic} from "../libraries/RebalanceLogic.sol";
+import {AccountSnapshot, Plan, Policy} from "../interfaces/RebalanceTypes.sol";
 
 /// @title MarginEngine
-/// @notice Markets, cross-margined positions, health and liquidation (see `IMarginEngine`).
-/// @dev Entry points follow one order: checks → oracle reads → compute → write state → emit → calls to
+/// @notice Markets, cross-margined positions, health, liquidation and rebalancing (see `IMarginEngine`).
+/// @dev Storage lives in one `EngineLib.Layout`; liquidation and rebalancing run in linked external
+///      libraries (`LiquidationLogic`, `RebalanceLogic`) that receive it, which keeps this contract under
+///      the 24 KiB code-size limit. Entry points follow one order: checks → oracle reads → compute → write state → emit → calls to
 ///      the vault and pool (trusted, immutable wiring). Margin lives in the vault in token units; it is
 ///      converted to WAD exactly (`scale = 10**(18 − decimals)`) and back with the rounding against the
 ///      account.
@@ -40,22 +47,16 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
     /// @dev 10**(18 − token decimals).
     uint256 private immutable _scale;
 
-    uint256 private _marketCount;
-    mapping(uint256 marketId => MarketConfig) private _markets;
-    mapping(uint256 marketId => MarketState) private _marketStates;
-    mapping(bytes32 asset => bool) private _listedAssets;
+    /// @notice Policy bounds.
+    uint256 public constant MIN_POLICY_GAP = 0.05e18;
+    uint256 public constant MAX_POLICY_HEALTH = 10e18;
+    /// @notice Largest keeper reward per rebalance, in value (WAD USD).
+    uint256 public constant MAX_KEEPER_REWARD_WAD = 100e18;
+    /// @notice Bounds on a deleverage cap's window.
+    uint256 public constant MIN_CAP_WINDOW = 5 minutes;
+    uint256 public constant MAX_CAP_WINDOW = 7 days;
 
-    mapping(address account => mapping(uint256 marketId => Position)) private _positions;
-    /// @dev Bit `i` set when the account holds a position in market `i`.
-    mapping(address account => uint256) private _marketBitmap;
-
-    address[] private _active;
-    /// @dev Index in `_active` plus one (0: not active).
-    mapping(address account => uint256) private _activeIndex;
-
-    LiquidationParams private _liquidationParams;
-    uint256 private _reserveFactorWad;
-    uint256 private _totalEntryNotionalWad;
+    EngineLib.Layout private _s;
 
     /// @param vault_ The collateral vault.
     /// @param pool_ The liquidity pool.
@@ -88,14 +89,14 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
     /// @inheritdoc IMarginEngine
     function listMarket(MarketConfig calldata config) external returns (uint256 marketId) {
         _checkRole(ConstantsLib.ADMIN_ROLE, false);
-        if (_listedAssets[config.asset] || _oracle.feedConfig(config.asset).feed == address(0)) {
+        if (_s.listedAssets[config.asset] || _oracle.feedConfig(config.asset).feed == address(0)) {
             revert MarginEngineInvalidAsset(config.asset);
         }
-        if (_marketCount == ConstantsLib.MAX_MARKETS) revert MarginEngineTooManyMarketsListed();
+        if (_s.marketCount == ConstantsLib.MAX_MARKETS) revert MarginEngineTooManyMarketsListed();
         _validateMarketConfig(config);
-        marketId = ++_marketCount;
-        _listedAssets[config.asset] = true;
-        _markets[marketId] = config;
+        marketId = ++_s.marketCount;
+        _s.listedAssets[config.asset] = true;
+        _s.markets[marketId] = config;
         emit MarketListed(marketId, config.asset, config);
     }
 
@@ -105,7 +106,7 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
         MarketConfig storage market = _market(marketId);
         if (config.asset != market.asset) revert MarginEngineInvalidAsset(config.asset);
         _validateMarketConfig(config);
-        _markets[marketId] = config;
+        _s.markets[marketId] = config;
         emit MarketConfigUpdated(marketId, config);
     }
 
@@ -126,110 +127,129 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
     /// @inheritdoc IMarginEngine
     function modifyPosition(uint256 marketId, int256 sizeDeltaWad) external nonReentrant {
         if (sizeDeltaWad == 0) revert MarginEngineZeroAmount();
-        _modify(msg.sender, marketId, sizeDeltaWad);
+        TradeLogic.modify(_s, _wiring(), msg.sender, marketId, sizeDeltaWad);
     }
 
     /// @inheritdoc IMarginEngine
     function closePosition(uint256 marketId) external nonReentrant {
-        int256 size = _positions[msg.sender][marketId].sizeWad;
+        int256 size = _s.positions[msg.sender][marketId].sizeWad;
         if (size == 0) revert MarginEngineNoPosition(msg.sender, marketId);
-        _modify(msg.sender, marketId, -size);
+        TradeLogic.modify(_s, _wiring(), msg.sender, marketId, -size);
     }
 
     /// @inheritdoc IMarginEngine
     function withdrawMargin(uint256 amountTokens, address to) external nonReentrant {
-        if (amountTokens == 0) revert MarginEngineZeroAmount();
-        if (to == address(0)) revert MarginEngineZeroAddress();
-        _requireNotPaused(ConstantsLib.NO_MARKET, IPauseGuardian.Action.Withdraw);
-        uint256 bitmap = _marketBitmap[msg.sender];
-        if (bitmap != 0) {
-            (uint256 marginTokens, MarginMath.PositionData[] memory positions) = _load(msg.sender, bitmap, true);
-            if (amountTokens > marginTokens) {
-                revert ICollateralVault.CollateralVaultInsufficientMargin(msg.sender, amountTokens, marginTokens);
-            }
-            int256 equityAfter = MarginMath.equityWad((marginTokens - amountTokens).toWad(_scale), positions);
-            uint256 initial = MarginMath.initialWad(positions);
-            if (equityAfter < int256(initial)) revert MarginEngineInsufficientMargin(equityAfter, initial);
-        }
-        emit MarginWithdrawn(msg.sender, to, amountTokens);
-        _vault.transferMargin(msg.sender, to, amountTokens);
+        TradeLogic.withdrawMargin(_s, _wiring(), msg.sender, amountTokens, to);
     }
 
     // ---------------------------------------------------------------- liquidation
 
     /// @inheritdoc IMarginEngine
     function liquidate(address account) external nonReentrant {
-        uint256 bitmap = _marketBitmap[account];
-        _requireNotPaused(ConstantsLib.NO_MARKET, IPauseGuardian.Action.Liquidate);
-        (uint256 marginTokens, MarginMath.PositionData[] memory positions) = _load(account, bitmap, true);
-        for (uint256 i; i < positions.length; ++i) {
-            _requireNotPaused(positions[i].marketId, IPauseGuardian.Action.Liquidate);
+        LiquidationLogic.liquidate(_s, _wiring(), account, msg.sender);
+    }
+
+    // ---------------------------------------------------------------- rebalancing
+
+    /// @inheritdoc IMarginEngine
+    function setPolicy(Policy calldata policy) external {
+        bool valid =
+            policy.triggerHealthWad > ConstantsLib.WAD &&
+                policy.targetHealthWad >= uint256(policy.triggerHealthWad) + MIN_POLICY_GAP &&
+                policy.targetHealthWad <= MAX_POLICY_HEALTH &&
+                (policy.sweepHealthWad == 0 ||
+                    (policy.sweepHealthWad >= uint256(policy.targetHealthWad) + MIN_POLICY_GAP &&
+                        policy.sweepHealthWad <= MAX_POLICY_HEALTH)) &&
+                (policy.allowTopUp || policy.allowDeleverage);
+        if (!valid) revert MarginEngineInvalidPolicy(policy);
+        if (!_s.approvedStrategies[policy.strategy]) revert MarginEngineStrategyNotApproved(policy.strategy);
+        _s.policies[msg.sender] = policy;
+        emit PolicyUpdated(msg.sender, policy);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function clearPolicy() external {
+        if (_s.policies[msg.sender].strategy == address(0)) revert MarginEngineNoPolicy(msg.sender);
+        delete _s.policies[msg.sender];
+        emit PolicyCleared(msg.sender);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function setStrategyApproval(address strategy, bool approved) external {
+        _checkRole(ConstantsLib.ADMIN_ROLE, false);
+        if (strategy == address(0)) revert MarginEngineZeroAddress();
+        _s.approvedStrategies[strategy] = approved;
+        emit StrategyApproval(strategy, approved);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function setKeeperReward(uint256 rewardTokens) external {
+        _checkRole(ConstantsLib.RISK_ADMIN_ROLE, true);
+        if (rewardTokens * _scale > MAX_KEEPER_REWARD_WAD) revert MarginEngineInvalidKeeperReward(rewardTokens);
+        _s.keeperRewardTokens = rewardTokens;
+        emit KeeperRewardUpdated(rewardTokens);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function setDeleverageCap(uint256 marketId, uint256 maxNotionalWad, uint256 windowSeconds) external {
+        _checkRole(ConstantsLib.RISK_ADMIN_ROLE, true);
+        _market(marketId);
+        if (maxNotionalWad != 0 && (windowSeconds < MIN_CAP_WINDOW || windowSeconds > MAX_CAP_WINDOW)) {
+            revert MarginEngineInvalidDeleverageCap(windowSeconds);
         }
-        int256 equityBefore = MarginMath.equityWad(marginTokens.toWad(_scale), positions);
-        uint256 healthBefore = MarginMath.health(equityBefore, MarginMath.maintenanceWad(positions));
-        if (healthBefore >= ConstantsLib.WAD) revert MarginEngineNotLiquidatable(account, healthBefore);
+        DeleverageCap storage cap = _s.deleverageCaps[marketId];
+        cap.maxNotionalWad = maxNotionalWad.toUint128();
+        cap.windowSeconds = uint32(windowSeconds);
+        emit DeleverageCapUpdated(marketId, maxNotionalWad, windowSeconds);
+    }
 
-        LiquidationParams memory params = _liquidationParams;
-        LiquidationMath.Outcome memory out = LiquidationMath.plan(
-            marginTokens,
-            equityBefore,
-            positions,
-            params.targetHealthWad,
-            params.liquidatorShareWad,
-            params.maxLiquidatorRewardTokens,
-            _scale
-        );
+    /// @inheritdoc IMarginEngine
+    function rebalance(address account) external nonReentrant returns (uint256 healthAfterWad) {
+        return RebalanceLogic.rebalance(_s, _wiring(), account, msg.sender);
+    }
 
-        uint256 closedNotional;
-        for (uint256 i; i < positions.length; ++i) {
-            MarginMath.PositionData memory p = positions[i];
-            int256 closeSize = out.closeSizesWad[i];
-            closedNotional += MarginMath.notionalWad(closeSize, p.priceWad);
-            _applyPositionChange(
-                account,
-                p.marketId,
-                p.sizeWad,
-                p.entryPriceWad,
-                p.sizeWad - closeSize,
-                p.entryPriceWad
-            );
-            emit PositionModified(
-                account,
-                p.marketId,
-                -closeSize,
-                p.sizeWad - closeSize,
-                p.priceWad,
-                p.sizeWad == closeSize ? 0 : p.entryPriceWad,
-                MarginMath.pnlWad(closeSize, p.entryPriceWad, p.priceWad),
-                0
-            );
-            positions[i].sizeWad = p.sizeWad - closeSize;
-        }
-        uint256 healthAfter = MarginMath.health(
-            MarginMath.equityWad(out.marginAfterTokens.toWad(_scale), positions),
-            MarginMath.maintenanceWad(positions)
-        );
-        emit Liquidated(
-            account,
-            msg.sender,
-            healthBefore,
-            healthAfter,
-            closedNotional,
-            out.penaltyPaidTokens,
-            out.rewardTokens,
-            out.badDebtTokens
-        );
+    /// @inheritdoc IMarginEngine
+    function accountSnapshot(address account) external view returns (AccountSnapshot memory snapshot, bool pricesOk) {
+        return RebalanceLogic.accountSnapshot(_s, _wiring(), account);
+    }
 
-        _settle(account, out.traderDeltaTokens, out.insuranceTokens);
-        if (out.rewardTokens != 0) _vault.transferMargin(account, msg.sender, out.rewardTokens);
-        if (out.badDebtTokens != 0) _pool.recordBadDebt(account, out.badDebtTokens);
+    /// @inheritdoc IMarginEngine
+    function keeperAction(
+        address account
+    ) external view returns (KeeperAction action, Plan memory plan, bool deleverageCapped) {
+        return RebalanceLogic.keeperAction(_s, _wiring(), account);
+    }
+
+    /// @inheritdoc IMarginEngine
+    function policyOf(address account) external view returns (Policy memory) {
+        return _s.policies[account];
+    }
+
+    /// @inheritdoc IMarginEngine
+    function isStrategyApproved(address strategy) external view returns (bool) {
+        return _s.approvedStrategies[strategy];
+    }
+
+    /// @inheritdoc IMarginEngine
+    function keeperReward() external view returns (uint256) {
+        return _s.keeperRewardTokens;
+    }
+
+    /// @inheritdoc IMarginEngine
+    function deleverageCap(uint256 marketId) external view returns (DeleverageCap memory) {
+        return _s.deleverageCaps[marketId];
+    }
+
+    /// @inheritdoc IMarginEngine
+    function deleverageRoom(uint256 marketId) external view returns (uint256) {
+        return RebalanceLogic.deleverageRoom(_s, marketId);
     }
 
     // ---------------------------------------------------------------- views
 
     /// @inheritdoc IMarginEngine
     function marketCount() external view returns (uint256) {
-        return _marketCount;
+        return _s.marketCount;
     }
 
     /// @inheritdoc IMarginEngine
@@ -240,31 +260,31 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
     /// @inheritdoc IMarginEngine
     function marketState(uint256 marketId) external view returns (MarketState memory) {
         _market(marketId);
-        return _marketStates[marketId];
+        return _s.marketStates[marketId];
     }
 
     /// @inheritdoc IMarginEngine
     function liquidationParams() external view returns (LiquidationParams memory) {
-        return _liquidationParams;
+        return _s.liquidationParams;
     }
 
     /// @inheritdoc IMarginEngine
     function liquidityReserveFactor() external view returns (uint256) {
-        return _reserveFactorWad;
+        return _s.reserveFactorWad;
     }
 
     /// @inheritdoc IMarginEngine
     function position(address account, uint256 marketId) external view returns (Position memory) {
-        return _positions[account][marketId];
+        return _s.positions[account][marketId];
     }
 
     /// @inheritdoc IMarginEngine
     function accountMarkets(address account) public view returns (uint256[] memory ids) {
-        uint256 bitmap = _marketBitmap[account];
-        ids = new uint256[](_popcount(bitmap));
+        uint256 bitmap = _s.marketBitmap[account];
+        ids = new uint256[](EngineLib.popcount(bitmap));
         uint256 n;
         while (bitmap != 0) {
-            uint256 id = _lowestBit(bitmap);
+            uint256 id = EngineLib.lowestBit(bitmap);
             ids[n++] = id;
             bitmap &= bitmap - 1;
         }
@@ -279,7 +299,7 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
     function equity(address account) public view returns (int256) {
         (uint256 marginTokens, MarginMath.PositionData[] memory positions) = _load(
             account,
-            _marketBitmap[account],
+            _s.marketBitmap[account],
             false
         );
         return MarginMath.equityWad(marginTokens.toWad(_scale), positions);
@@ -287,13 +307,13 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
 
     /// @inheritdoc IMarginEngine
     function maintenanceRequirement(address account) external view returns (uint256) {
-        (, MarginMath.PositionData[] memory positions) = _load(account, _marketBitmap[account], false);
+        (, MarginMath.PositionData[] memory positions) = _load(account, _s.marketBitmap[account], false);
         return MarginMath.maintenanceWad(positions);
     }
 
     /// @inheritdoc IMarginEngine
     function initialRequirement(address account) external view returns (uint256) {
-        (, MarginMath.PositionData[] memory positions) = _load(account, _marketBitmap[account], false);
+        (, MarginMath.PositionData[] memory positions) = _load(account, _s.marketBitmap[account], false);
         return MarginMath.initialWad(positions);
     }
 
@@ -301,7 +321,7 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
     function health(address account) external view returns (uint256) {
         (uint256 marginTokens, MarginMath.PositionData[] memory positions) = _load(
             account,
-            _marketBitmap[account],
+            _s.marketBitmap[account],
             false
         );
         return
@@ -313,10 +333,10 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
 
     /// @inheritdoc IMarginEngine
     function liquidationPrice(address account, uint256 marketId) external view returns (uint256) {
-        if (_positions[account][marketId].sizeWad == 0) revert MarginEngineNoPosition(account, marketId);
+        if (_s.positions[account][marketId].sizeWad == 0) revert MarginEngineNoPosition(account, marketId);
         (uint256 marginTokens, MarginMath.PositionData[] memory positions) = _load(
             account,
-            _marketBitmap[account],
+            _s.marketBitmap[account],
             false
         );
         return
@@ -330,27 +350,27 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
 
     /// @inheritdoc IMarginEngine
     function requiredLiquidity() public view returns (uint256) {
-        return _totalEntryNotionalWad.mulWadUp(_reserveFactorWad).toTokenUp(_scale);
+        return EngineLib.requiredLiquidity(_s, _scale);
     }
 
     /// @inheritdoc IMarginEngine
     function totalEntryNotional() external view returns (uint256) {
-        return _totalEntryNotionalWad;
+        return _s.totalEntryNotionalWad;
     }
 
     /// @inheritdoc IMarginEngine
     function activeAccountCount() external view returns (uint256) {
-        return _active.length;
+        return _s.active.length;
     }
 
     /// @inheritdoc IMarginEngine
     function activeAccounts(uint256 start, uint256 count) external view returns (address[] memory page) {
-        uint256 length = _active.length;
+        uint256 length = _s.active.length;
         if (start >= length) return new address[](0);
         uint256 end = start + count > length ? length : start + count;
         page = new address[](end - start);
         for (uint256 i = start; i < end; ++i) {
-            page[i - start] = _active[i];
+            page[i - start] = _s.active[i];
         }
     }
 
@@ -374,256 +394,31 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
         return address(_guardian);
     }
 
-    // ---------------------------------------------------------------- internal: trading
-
-    /// @dev Working state of one trade (kept in memory to bound stack use).
-    struct Trade {
-        uint256 marketId;
-        int256 oldSize;
-        uint256 oldEntry;
-        int256 newSize;
-        uint256 newEntry;
-        uint256 priceWad;
-        bool reduces;
-        bool adds;
-        int256 realizedPnlWad;
-        uint256 feeWad;
-        int256 traderDeltaTokens;
-    }
-
-    /// @dev Opens, changes or closes `account`'s position in `marketId` by `delta` at the oracle price.
-    function _modify(address account, uint256 marketId, int256 delta) private {
-        MarketConfig memory market = _market(marketId);
-        Trade memory t = _splitTrade(account, marketId, delta);
-
-        uint256 bitmap = _marketBitmap[account] | (1 << marketId);
-        if (t.oldSize == 0 && _popcount(bitmap) > ConstantsLib.MAX_MARKETS_PER_ACCOUNT) {
-            revert MarginEngineTooManyMarkets(account);
-        }
-        (uint256 marginTokens, MarginMath.PositionData[] memory positions) = _load(account, bitmap, true);
-        uint256 index = _indexOf(positions, marketId);
-        t.priceWad = positions[index].priceWad;
-
-        uint256 healthBefore;
-        if (!t.adds) {
-            healthBefore = MarginMath.health(
-                MarginMath.equityWad(marginTokens.toWad(_scale), positions),
-                MarginMath.maintenanceWad(positions)
-            );
-        }
-        _priceTrade(t, delta, market.feeWad);
-        if (t.traderDeltaTokens < 0 && uint256(-t.traderDeltaTokens) > marginTokens) {
-            revert MarginEngineLossExceedsMargin(uint256(-t.traderDeltaTokens), marginTokens);
-        }
-
-        positions[index].sizeWad = t.newSize;
-        positions[index].entryPriceWad = t.newEntry;
-        uint256 marginAfter = uint256(int256(marginTokens) + t.traderDeltaTokens);
-        int256 equityAfter = MarginMath.equityWad(marginAfter.toWad(_scale), positions);
-        if (t.adds) {
-            uint256 initial = MarginMath.initialWad(positions);
-            if (equityAfter < int256(initial)) revert MarginEngineInsufficientMargin(equityAfter, initial);
-        } else {
-            uint256 healthAfter = MarginMath.health(equityAfter, MarginMath.maintenanceWad(positions));
-            if (healthAfter < ConstantsLib.WAD && healthAfter < healthBefore) {
-                revert MarginEngineHealthWorsened(healthBefore, healthAfter);
-            }
-        }
-
-        _applyPositionChange(account, marketId, t.oldSize, t.oldEntry, t.newSize, t.newEntry);
-        if (t.adds) _checkCapacity(marketId, market.maxOpenInterestWad, t.traderDeltaTokens);
-
-        _emitTrade(account, t, delta);
-        _settle(account, t.traderDeltaTokens, 0);
-    }
-
-    function _emitTrade(address account, Trade memory t, int256 delta) private {
-        emit PositionModified(
-            account,
-            t.marketId,
-            delta,
-            t.newSize,
-            t.priceWad,
-            t.newEntry,
-            t.realizedPnlWad,
-            t.feeWad.toTokenUp(_scale)
-        );
-    }
-
-    /// @dev Splits a trade into the part that reduces the old position and the part that adds risk,
-    ///      and checks the matching pause flags.
-    function _splitTrade(address account, uint256 marketId, int256 delta) private view returns (Trade memory t) {
-        Position memory pos = _positions[account][marketId];
-        t.marketId = marketId;
-        t.oldSize = pos.sizeWad;
-        t.oldEntry = pos.entryPriceWad;
-        t.newSize = t.oldSize + delta;
-        if (WadMath.abs(t.newSize) >= 2 ** 127) revert MarginEngineSizeOutOfRange(t.newSize);
-        t.reduces = t.oldSize != 0 && (t.oldSize > 0) != (delta > 0);
-        t.adds = !t.reduces || (t.newSize != 0 && (t.newSize > 0) != (t.oldSize > 0));
-        if (t.adds) _requireNotPaused(marketId, IPauseGuardian.Action.Open);
-        if (t.reduces) _requireNotPaused(marketId, IPauseGuardian.Action.Close);
-    }
-
-    /// @dev Realised PnL on the reduced part, the new entry price, the fee on the whole traded
-    ///      notional, and the net token flow to the account (gain rounded down, loss and fee up).
-    function _priceTrade(Trade memory t, int256 delta, uint256 feeRateWad) private view {
-        if (t.reduces) {
-            int256 closed = WadMath.abs(delta) >= WadMath.abs(t.oldSize) ? t.oldSize : -delta;
-            t.realizedPnlWad = MarginMath.pnlWad(closed, t.oldEntry, t.priceWad);
-            t.newEntry = t.newSize == 0 ? 0 : (t.adds ? t.priceWad : t.oldEntry);
-        } else {
-            t.newEntry = MarginMath.averageEntryWad(t.oldSize, t.oldEntry, delta, t.priceWad);
-        }
-        t.feeWad = MarginMath.notionalWad(delta, t.priceWad).mulWadUp(feeRateWad);
-        int256 netWad = t.realizedPnlWad - int256(t.feeWad);
-        t.traderDeltaTokens =
-            netWad >= 0 ? int256(uint256(netWad).toTokenDown(_scale)) : -int256(uint256(-netWad).toTokenUp(_scale));
-    }
-
-    /// @dev Writes a position change: position, open interest, entry notional, market bitmap and the
-    ///      active-account list.
-    function _applyPositionChange(
-        address account,
-        uint256 marketId,
-        int256 oldSize,
-        uint256 oldEntry,
-        int256 newSize,
-        uint256 newEntry
-    ) private {
-        MarketState storage state = _marketStates[marketId];
-        if (oldSize > 0) state.longOpenInterestWad -= uint256(oldSize).toUint128();
-        else if (oldSize < 0) state.shortOpenInterestWad -= uint256(-oldSize).toUint128();
-        if (newSize > 0) state.longOpenInterestWad += uint256(newSize).toUint128();
-        else if (newSize < 0) state.shortOpenInterestWad += uint256(-newSize).toUint128();
-
-        _totalEntryNotionalWad =
-            _totalEntryNotionalWad +
-            MarginMath.notionalWad(newSize, newEntry) -
-            MarginMath.notionalWad(oldSize, oldEntry);
-
-        if (newSize == 0) {
-            delete _positions[account][marketId];
-            uint256 bitmap = _marketBitmap[account] & ~(1 << marketId);
-            _marketBitmap[account] = bitmap;
-            if (bitmap == 0) _deactivate(account);
-        } else {
-            _positions[account][marketId] = Position(newSize.toInt128(), newEntry.toUint128());
-            if (oldSize == 0) {
-                uint256 bitmap = _marketBitmap[account];
-                if (bitmap == 0) _activate(account);
-                _marketBitmap[account] = bitmap | (1 << marketId);
-            }
-        }
-    }
-
-    /// @dev Checks the open-interest caps of `marketId` and that the pool can back all open notional
-    ///      once `traderDeltaTokens` has been settled.
-    function _checkCapacity(uint256 marketId, uint256 capWad, int256 traderDeltaTokens) private view {
-        MarketState memory state = _marketStates[marketId];
-        if (state.longOpenInterestWad > capWad) {
-            revert MarginEngineOpenInterestCapExceeded(marketId, state.longOpenInterestWad, capWad);
-        }
-        if (state.shortOpenInterestWad > capWad) {
-            revert MarginEngineOpenInterestCapExceeded(marketId, state.shortOpenInterestWad, capWad);
-        }
-        uint256 assets = _pool.totalAssets();
-        assets =
-            traderDeltaTokens >= 0
-                ? assets - _min(assets, uint256(traderDeltaTokens))
-                : assets + uint256(-traderDeltaTokens);
-        uint256 required = requiredLiquidity();
-        if (required > assets) revert MarginEngineInsufficientPoolLiquidity(required, assets);
-    }
-
-    /// @dev Moves tokens between the account's margin and the pool: `traderDeltaTokens > 0` is paid by LPs
-    ///      to the account, `< 0` by the account to LPs; `insuranceTokens` go from the account to the
-    ///      insurance buffer.
-    function _settle(address account, int256 traderDeltaTokens, uint256 insuranceTokens) private {
-        if (traderDeltaTokens > 0) {
-            _pool.payTrader(address(_vault), uint256(traderDeltaTokens));
-            _vault.creditMargin(account, uint256(traderDeltaTokens));
-            if (insuranceTokens != 0) {
-                _vault.transferMargin(account, address(_pool), insuranceTokens);
-                _pool.recordIncome(insuranceTokens, insuranceTokens);
-            }
-        } else {
-            uint256 total = uint256(-traderDeltaTokens) + insuranceTokens;
-            if (total != 0) {
-                _vault.transferMargin(account, address(_pool), total);
-                _pool.recordIncome(total, insuranceTokens);
-            }
-        }
-    }
-
     // ---------------------------------------------------------------- internal: account loading
 
-    /// @dev Loads `account`'s margin and the positions of every market in `bitmap` (a market in the
-    ///      bitmap without a position loads with size 0), with oracle prices. When `requireOk`, reverts
-    ///      unless every price is `Ok`.
+    /// @dev The immutable wiring, for `EngineLib` and the logic libraries.
+    function _wiring() private view returns (EngineLib.Wiring memory) {
+        return EngineLib.Wiring(_vault, _pool, _oracle, _guardian, _scale);
+    }
+
+    /// @dev Loads `account`'s margin and the positions of every market in `bitmap`, with oracle prices
+    ///      (see `EngineLib.load`).
     function _load(
         address account,
         uint256 bitmap,
         bool requireOk
-    ) internal view returns (uint256 marginTokens, MarginMath.PositionData[] memory positions) {
-        marginTokens = _vault.marginOf(account);
-        positions = new MarginMath.PositionData[](_popcount(bitmap));
-        uint256 n;
-        while (bitmap != 0) {
-            uint256 marketId = _lowestBit(bitmap);
-            bitmap &= bitmap - 1;
-            MarketConfig memory market = _markets[marketId];
-            Position memory pos = _positions[account][marketId];
-            (uint256 priceWad, IChainlinkOracleAdapter.Status status) = _oracle.price(market.asset);
-            if (requireOk && status != IChainlinkOracleAdapter.Status.Ok) {
-                revert MarginEngineBadPrice(market.asset, status);
-            }
-            positions[n++] = MarginMath.PositionData({
-                marketId: marketId,
-                sizeWad: pos.sizeWad,
-                entryPriceWad: pos.entryPriceWad,
-                priceWad: priceWad,
-                imrWad: market.imrWad,
-                mmrWad: market.mmrWad,
-                feeWad: market.feeWad,
-                penaltyWad: market.liquidationPenaltyWad
-            });
-        }
-    }
-
-    function _indexOf(MarginMath.PositionData[] memory positions, uint256 marketId) private pure returns (uint256) {
-        for (uint256 i; i < positions.length; ++i) {
-            if (positions[i].marketId == marketId) return i;
-        }
-        revert MarginEngineUnknownMarket(marketId);
+    ) private view returns (uint256 marginTokens, MarginMath.PositionData[] memory positions) {
+        (marginTokens, positions, ) = EngineLib.load(_s, _wiring(), account, bitmap, requireOk);
     }
 
     // ---------------------------------------------------------------- internal: bookkeeping
 
-    function _activate(address account) private {
-        _active.push(account);
-        _activeIndex[account] = _active.length;
-    }
-
-    function _deactivate(address account) private {
-        uint256 index = _activeIndex[account];
-        uint256 last = _active.length;
-        if (index != last) {
-            address moved = _active[last - 1];
-            _active[index - 1] = moved;
-            _activeIndex[moved] = index;
-        }
-        _active.pop();
-        delete _activeIndex[account];
-    }
-
-    function _market(uint256 marketId) private view returns (MarketConfig storage market) {
-        if (marketId == 0 || marketId > _marketCount) revert MarginEngineUnknownMarket(marketId);
-        return _markets[marketId];
+    function _market(uint256 marketId) private view returns (MarketConfig storage) {
+        return EngineLib.market(_s, marketId);
     }
 
     function _requireNotPaused(uint256 marketId, IPauseGuardian.Action action) private view {
-        if (_guardian.isPaused(marketId, action)) revert MarginEnginePaused(marketId, action);
+        EngineLib.requireNotPaused(_wiring(), marketId, action);
     }
 
     /// @dev Reverts unless the caller holds `role` (or, when `orAdmin`, the admin role).
@@ -653,7 +448,7 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
                 params.liquidatorShareWad <= ConstantsLib.WAD &&
                 params.maxLiquidatorRewardTokens != 0;
         if (!valid) revert MarginEngineInvalidLiquidationParams(params);
-        _liquidationParams = params;
+        _s.liquidationParams = params;
         emit LiquidationParamsUpdated(params);
     }
 
@@ -661,22 +456,8 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
         if (reserveFactorWad == 0 || reserveFactorWad > ConstantsLib.WAD) {
             revert MarginEngineInvalidReserveFactor(reserveFactorWad);
         }
-        _reserveFactorWad = reserveFactorWad;
+        _s.reserveFactorWad = reserveFactorWad;
         emit LiquidityReserveFactorUpdated(reserveFactorWad);
-    }
-
-    function _popcount(uint256 x) private pure returns (uint256 n) {
-        while (x != 0) {
-            x &= x - 1;
-            ++n;
-        }
-    }
-
-    /// @dev Index of the lowest set bit of a non-zero `x`.
-    function _lowestBit(uint256 x) private pure returns (uint256) {
-        unchecked {
-            return Math.log2(x & (~x + 1));
-        }
     }
 
     function _min(uint256 a, uint256 b) private pure returns (uint256) {

@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {IChainlinkOracleAdapter} from "./IChainlinkOracleAdapter.sol";
 import {IPauseGuardian} from "./IPauseGuardian.sol";
+import {AccountSnapshot, Plan, Policy} from "./RebalanceTypes.sol";
 
 /// @title IMarginEngine
 /// @notice Markets, cross-margined positions, account health and liquidation.
@@ -11,7 +12,43 @@ import {IPauseGuardian} from "./IPauseGuardian.sol";
 ///      equity `E = margin + Σ size·(P − entry)`, maintenance `MM = Σ |size|·P·mmr`, initial
 ///      `IM = Σ |size|·P·imr`, health `h = E / MM` (no positions: `type(uint256).max`; `E ≤ 0`: 0).
 ///      Every action that trusts a price requires `Status.Ok` for each market it reads.
+///      Rebalancing: an owner opts in with a `Policy`; anyone (a keeper) may then call `rebalance`, which
+///      asks the policy's approved strategy for a `Plan`, validates it and executes it: reserve → margin
+///      first, then partial closes at the oracle price, then the keeper's reward out of margin.
 interface IMarginEngine {
+    /// @notice Why the engine refused a strategy's plan.
+    enum PlanError {
+        TargetBelowPolicy,
+        TargetTooHigh,
+        TopUpNotAllowed,
+        TopUpExceedsReserve,
+        DeleverageNotAllowed,
+        InvalidClose,
+        DeleverageCapExceeded,
+        StepLowersHealth,
+        Overshoot,
+        Undershoot,
+        NoImprovement,
+        SweepNotAllowed,
+        SweepTooLarge
+    }
+
+    /// @notice What a keeper should do with an account now.
+    enum KeeperAction {
+        None,
+        Rebalance,
+        Liquidate
+    }
+
+    /// @notice Systemic deleverage cap of a market: rebalances may close at most `maxNotionalWad` of
+    ///         notional in each window of `windowSeconds` (0: uncapped).
+    struct DeleverageCap {
+        uint128 maxNotionalWad;
+        uint32 windowSeconds;
+        uint64 windowStart;
+        uint128 usedNotionalWad;
+    }
+
     /// @notice Risk configuration of a market.
     /// @param asset The oracle asset key.
     /// @param imrWad Initial margin ratio (WAD).
@@ -110,6 +147,73 @@ interface IMarginEngine {
         uint256 liquidatorRewardTokens,
         uint256 badDebtTokens
     );
+
+    /// @notice Emitted when an owner set its rebalancing policy.
+    /// @param account The owner.
+    /// @param policy The policy.
+    event PolicyUpdated(address indexed account, Policy policy);
+    /// @notice Emitted when an owner removed its rebalancing policy.
+    /// @param account The owner.
+    event PolicyCleared(address indexed account);
+    /// @notice Emitted when governance approved or revoked a strategy.
+    /// @param strategy The strategy.
+    /// @param approved Whether policies may name it.
+    event StrategyApproval(address indexed strategy, bool approved);
+    /// @notice Emitted when the keeper reward offered per rebalance changed.
+    /// @param rewardTokens Reward per rebalance (token units), capped per account by its policy.
+    event KeeperRewardUpdated(uint256 rewardTokens);
+    /// @notice Emitted when a market's systemic deleverage cap changed.
+    /// @param marketId The market.
+    /// @param maxNotionalWad Notional rebalances may close per window (WAD; 0: uncapped).
+    /// @param windowSeconds Window length (seconds).
+    event DeleverageCapUpdated(uint256 indexed marketId, uint256 maxNotionalWad, uint256 windowSeconds);
+    /// @notice Emitted when an account was rebalanced.
+    /// @param account The account.
+    /// @param keeper The caller, who received the reward.
+    /// @param healthBeforeWad Health before (WAD).
+    /// @param healthAfterWad Health after (WAD).
+    /// @param toppedUpTokens Reserve moved into margin (token units).
+    /// @param deleveragedNotionalWad Notional closed (WAD).
+    /// @param sweptTokens Margin moved back to reserve (token units).
+    /// @param keeperRewardTokens Reward paid to the keeper (token units).
+    event Rebalanced(
+        address indexed account,
+        address indexed keeper,
+        uint256 healthBeforeWad,
+        uint256 healthAfterWad,
+        uint256 toppedUpTokens,
+        uint256 deleveragedNotionalWad,
+        uint256 sweptTokens,
+        uint256 keeperRewardTokens
+    );
+    /// @notice Emitted when `liquidate` applied the owner's reserve before any penalty.
+    /// @param account The account.
+    /// @param toppedUpTokens Reserve moved into margin (token units).
+    /// @param healthAfterWad Health after the top-up (WAD).
+    event Rescued(address indexed account, uint256 toppedUpTokens, uint256 healthAfterWad);
+
+    /// @notice Thrown when a policy is outside the bounds (see `setPolicy`).
+    /// @param policy The policy given.
+    error MarginEngineInvalidPolicy(Policy policy);
+    /// @notice Thrown when a policy names a strategy governance has not approved.
+    /// @param strategy The strategy.
+    error MarginEngineStrategyNotApproved(address strategy);
+    /// @notice Thrown when an account has no policy.
+    /// @param account The account.
+    error MarginEngineNoPolicy(address account);
+    /// @notice Thrown when the strategy finds nothing to do (or the account has no position).
+    /// @param account The account.
+    /// @param healthWad Its health (WAD).
+    error MarginEngineNothingToRebalance(address account, uint256 healthWad);
+    /// @notice Thrown when the engine refuses a strategy's plan.
+    /// @param reason Why.
+    error MarginEngineInvalidPlan(PlanError reason);
+    /// @notice Thrown when the keeper reward is above `MAX_KEEPER_REWARD_WAD` in value.
+    /// @param rewardTokens The reward given.
+    error MarginEngineInvalidKeeperReward(uint256 rewardTokens);
+    /// @notice Thrown when a deleverage cap's window is outside `[MIN_CAP_WINDOW, MAX_CAP_WINDOW]`.
+    /// @param windowSeconds The window given.
+    error MarginEngineInvalidDeleverageCap(uint256 windowSeconds);
 
     /// @notice Thrown when the caller lacks the role the function needs.
     /// @param caller The caller.
@@ -217,11 +321,79 @@ interface IMarginEngine {
     /// @param to The recipient.
     function withdrawMargin(uint256 amountTokens, address to) external;
 
-    /// @notice Liquidates `account` (health < 1, prices `Ok`): closes all positions proportionally down
-    ///         to the target health, pays the caller a bounded reward and the insurance buffer the rest of
+    /// @notice Liquidates `account` (health < 1, prices `Ok`). Rescue before penalty: when its policy
+    ///         allows top-ups, the owner's reserve first moves into margin (up to the policy's target
+    ///         health); if that lifts health to 1 or more, nothing is liquidated. Otherwise it closes all
+    ///         positions proportionally down to the target health, pays the caller a bounded reward and the insurance buffer the rest of
     ///         the penalty, and records bad debt if the account's loss exceeds its margin.
     /// @param account The account.
     function liquidate(address account) external;
+
+    /// @notice Sets the caller's rebalancing policy.
+    /// @dev Bounds: `1 < trigger ≤ MAX_POLICY_HEALTH`, `target ≥ trigger + MIN_POLICY_GAP`,
+    ///      `target ≤ MAX_POLICY_HEALTH`, `sweep == 0 || sweep ≥ target + MIN_POLICY_GAP`, at least one of
+    ///      top-up and deleverage allowed, and an approved strategy.
+    /// @param policy The policy.
+    function setPolicy(Policy calldata policy) external;
+
+    /// @notice Removes the caller's rebalancing policy.
+    function clearPolicy() external;
+
+    /// @notice Approves or revokes a strategy. Admin only. Revoking stops rebalances of every policy
+    ///         naming it until its owner picks another.
+    /// @param strategy The strategy.
+    /// @param approved Whether policies may name it.
+    function setStrategyApproval(address strategy, bool approved) external;
+
+    /// @notice Sets the reward offered to keepers per rebalance (each policy caps what it pays). Risk
+    ///         admin or admin.
+    /// @param rewardTokens Reward (token units).
+    function setKeeperReward(uint256 rewardTokens) external;
+
+    /// @notice Sets a market's systemic deleverage cap. Risk admin or admin. While a market is at its
+    ///         cap, rebalances there can only top up.
+    /// @param marketId The market.
+    /// @param maxNotionalWad Notional rebalances may close per window (WAD; 0: uncapped).
+    /// @param windowSeconds Window length (seconds).
+    function setDeleverageCap(uint256 marketId, uint256 maxNotionalWad, uint256 windowSeconds) external;
+
+    /// @notice Restores `account`'s target health by its policy's strategy: validates the plan (see
+    ///         `PlanError`), executes it and pays the caller the keeper reward. Permissionless. Requires
+    ///         `Ok` prices for every market the account holds and the `Rebalance` action unpaused.
+    /// @param account The account.
+    /// @return healthAfterWad Health afterwards (WAD).
+    function rebalance(address account) external returns (uint256 healthAfterWad);
+
+    /// @notice The snapshot a strategy would receive for `account` now (prices whatever their status).
+    /// @param account The account.
+    /// @return snapshot The snapshot.
+    /// @return pricesOk Whether every price is `Ok` (otherwise nothing may act on it).
+    function accountSnapshot(address account) external view returns (AccountSnapshot memory snapshot, bool pricesOk);
+
+    /// @notice What a keeper should do with `account` now, and the plan a rebalance would execute.
+    /// @dev `Liquidate` when health < 1; `Rebalance` when the policy's strategy returns a plan the
+    ///      engine accepts; `None` otherwise (also when a price is not `Ok` or the action is paused).
+    ///      `deleverageCapped` is true when the account needs deleverage (health under its trigger, or a
+    ///      plan short of its target) that a market's systemic cap currently blocks.
+    /// @param account The account.
+    function keeperAction(
+        address account
+    ) external view returns (KeeperAction action, Plan memory plan, bool deleverageCapped);
+
+    /// @notice The rebalancing policy of `account` (zero strategy: none).
+    function policyOf(address account) external view returns (Policy memory);
+
+    /// @notice Whether policies may name `strategy`.
+    function isStrategyApproved(address strategy) external view returns (bool);
+
+    /// @notice Reward offered per rebalance (token units).
+    function keeperReward() external view returns (uint256);
+
+    /// @notice A market's systemic deleverage cap and its current window.
+    function deleverageCap(uint256 marketId) external view returns (DeleverageCap memory);
+
+    /// @notice Notional (WAD) rebalances may still close in `marketId` in the current window.
+    function deleverageRoom(uint256 marketId) external view returns (uint256);
 
     /// @notice Number of listed markets (ids are 1..marketCount()).
     function marketCount() external view returns (uint256);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IMarginEngine} from "../interfaces/IMarginEngine.sol";
 import {ConstantsLib} from "./ConstantsLib.sol";
 import {WadMath} from "./WadMath.sol";
 import {MarginMath} from "./MarginMath.sol";
@@ -42,24 +43,34 @@ library LiquidationMath {
 
     /// @notice Plans the liquidation of an account with `marginTokens` of margin, `equityWad` of equity
     ///         and `positions`.
-    /// @param targetHealthWad Health a partial liquidation restores.
-    /// @param liquidatorShareWad Share of the penalty paid to the liquidator.
-    /// @param maxRewardTokens Cap on the liquidator's reward.
+    /// @param params Target health, liquidator share and reward cap.
     /// @param scale `10**(18 − token decimals)`.
     function plan(
         uint256 marginTokens,
         int256 equityWad,
         MarginMath.PositionData[] memory positions,
-        uint256 targetHealthWad,
-        uint256 liquidatorShareWad,
-        uint256 maxRewardTokens,
+        IMarginEngine.LiquidationParams memory params,
         uint256 scale
     ) internal pure returns (Outcome memory out) {
-        uint256 fractionWad = closeFraction(equityWad, positions, targetHealthWad);
+        uint256 fractionWad = closeFraction(equityWad, positions, params.targetHealthWad);
         bool fullyPaid;
-        (out, fullyPaid) = _settle(marginTokens, positions, fractionWad, liquidatorShareWad, maxRewardTokens, scale);
+        (out, fullyPaid) = _settle(
+            marginTokens,
+            positions,
+            fractionWad,
+            params.liquidatorShareWad,
+            params.maxLiquidatorRewardTokens,
+            scale
+        );
         if (!fullyPaid && fractionWad < ConstantsLib.WAD) {
-            (out, ) = _settle(marginTokens, positions, ConstantsLib.WAD, liquidatorShareWad, maxRewardTokens, scale);
+            (out, ) = _settle(
+                marginTokens,
+                positions,
+                ConstantsLib.WAD,
+                params.liquidatorShareWad,
+                params.maxLiquidatorRewardTokens,
+                scale
+            );
         }
     }
 

@@ -45,12 +45,16 @@ export const DEFAULTS = {
   },
 };
 
-
 /**
  * Deploys and wires the whole protocol on `token` with the ETH/USD and BTC/USD feeds given. Shared by
  * the parameterised `Ballast` module (real networks) and `BallastLocal` (mocks).
  */
-export function deployCore(m: IgnitionModuleBuilder, token: ArgumentType, ethFeed: ArgumentType, btcFeed: ArgumentType) {
+export function deployCore(
+  m: IgnitionModuleBuilder,
+  token: ArgumentType,
+  ethFeed: ArgumentType,
+  btcFeed: ArgumentType,
+) {
   // The deployer is the first admin, so that it can wire the contracts; hand the role to a timelock
   // afterwards (README: "Roles after deployment").
   const deployer = m.getAccount(0);
@@ -66,14 +70,27 @@ export function deployCore(m: IgnitionModuleBuilder, token: ArgumentType, ethFee
     m.getParameter("poolName", "Ballast LP"),
     m.getParameter("poolSymbol", "blLP"),
   ]);
-  const engine = m.contract("MarginEngine", [
-    vault,
-    pool,
-    oracle,
-    guardian,
-    m.getParameter("liquidationParams", DEFAULTS.liquidation),
-    m.getParameter("reserveFactorWad", DEFAULTS.reserveFactorWad),
-  ]);
+  const tradeLogic = m.library("TradeLogic");
+  const liquidationLogic = m.library("LiquidationLogic");
+  const rebalanceLogic = m.library("RebalanceLogic");
+  const engine = m.contract(
+    "MarginEngine",
+    [
+      vault,
+      pool,
+      oracle,
+      guardian,
+      m.getParameter("liquidationParams", DEFAULTS.liquidation),
+      m.getParameter("reserveFactorWad", DEFAULTS.reserveFactorWad),
+    ],
+    {
+      libraries: {
+        TradeLogic: tradeLogic,
+        LiquidationLogic: liquidationLogic,
+        RebalanceLogic: rebalanceLogic,
+      },
+    },
+  );
   const vaultWired = m.call(vault, "setEngine", [engine]);
   const poolWired = m.call(pool, "setEngine", [engine]);
 

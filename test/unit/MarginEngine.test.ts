@@ -60,7 +60,12 @@ describe("MarginEngine", () => {
 
     it("rejects zero addresses and invalid initial parameters", async () => {
       const f = await loadFixture(deployBallast);
-      const factory = await ethers.getContractFactory("MarginEngine");
+      const libraries = {
+        TradeLogic: await (await ethers.deployContract("TradeLogic")).getAddress(),
+        LiquidationLogic: await (await ethers.deployContract("LiquidationLogic")).getAddress(),
+        RebalanceLogic: await (await ethers.deployContract("RebalanceLogic")).getAddress(),
+      };
+      const factory = await ethers.getContractFactory("MarginEngine", { libraries });
       const addrs = [f.vault, f.pool, f.oracle, f.guardian].map((c) => c.target as string);
       const params = DEFAULTS.liquidation;
       for (let i = 0; i < 4; i++) {

@@ -1,0 +1,226 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {IMarginEngine} from "../interfaces/IMarginEngine.sol";
+import {ICollateralVault} from "../interfaces/ICollateralVault.sol";
+import {ILiquidityPool} from "../interfaces/ILiquidityPool.sol";
+import {IChainlinkOracleAdapter} from "../interfaces/IChainlinkOracleAdapter.sol";
+import {IPauseGuardian} from "../interfaces/IPauseGuardian.sol";
+import {Policy} from "../interfaces/RebalanceTypes.sol";
+import {MarginMath} from "./MarginMath.sol";
+
+/// @title EngineLib
+/// @notice The margin engine's storage layout and the bookkeeping shared by the engine and its logic
+///         libraries (`LiquidationLogic`, `RebalanceLogic`), which run in the engine's context.
+/// @dev The engine keeps one `Layout` and passes it, with its immutable `Wiring`, to the logic
+///      libraries. Everything here is `internal`, so each caller compiles its own copy.
+library EngineLib {
+    using SafeCast for uint256;
+    using SafeCast for int256;
+
+    /// @notice The engine's storage.
+    struct Layout {
+        uint256 marketCount;
+        mapping(uint256 marketId => IMarginEngine.MarketConfig) markets;
+        mapping(uint256 marketId => IMarginEngine.MarketState) marketStates;
+        mapping(bytes32 asset => bool) listedAssets;
+        mapping(address account => mapping(uint256 marketId => IMarginEngine.Position)) positions;
+        /// @dev Bit `i` set when the account holds a position in market `i`.
+        mapping(address account => uint256) marketBitmap;
+        address[] active;
+        /// @dev Index in `active` plus one (0: not active).
+        mapping(address account => uint256) activeIndex;
+        IMarginEngine.LiquidationParams liquidationParams;
+        uint256 reserveFactorWad;
+        uint256 totalEntryNotionalWad;
+        mapping(address account => Policy) policies;
+        mapping(address strategy => bool) approvedStrategies;
+        mapping(uint256 marketId => IMarginEngine.DeleverageCap) deleverageCaps;
+        uint256 keeperRewardTokens;
+    }
+
+    /// @notice The engine's immutable wiring, handed to the logic libraries.
+    struct Wiring {
+        ICollateralVault vault;
+        ILiquidityPool pool;
+        IChainlinkOracleAdapter oracle;
+        IPauseGuardian guardian;
+        /// @dev `10**(18 − token decimals)`.
+        uint256 scale;
+    }
+
+    /// @notice Loads `account`'s margin and every position in `bitmap` (a market without a position
+    ///         loads with size 0) with its oracle price. When `requireOk`, reverts unless every price is
+    ///         `Ok`; otherwise `pricesOk` says whether they all were.
+    function load(
+        Layout storage s,
+        Wiring memory w,
+        address account,
+        uint256 bitmap,
+        bool requireOk
+    ) internal view returns (uint256 marginTokens, MarginMath.PositionData[] memory positions, bool pricesOk) {
+        marginTokens = w.vault.marginOf(account);
+        positions = new MarginMath.PositionData[](popcount(bitmap));
+        pricesOk = true;
+        uint256 n;
+        while (bitmap != 0) {
+            uint256 marketId = lowestBit(bitmap);
+            bitmap &= bitmap - 1;
+            IMarginEngine.MarketConfig memory config = s.markets[marketId];
+            IMarginEngine.Position memory pos = s.positions[account][marketId];
+            (uint256 priceWad, IChainlinkOracleAdapter.Status status) = w.oracle.price(config.asset);
+            if (status != IChainlinkOracleAdapter.Status.Ok) {
+                if (requireOk) revert IMarginEngine.MarginEngineBadPrice(config.asset, status);
+                pricesOk = false;
+            }
+            positions[n++] = MarginMath.PositionData({
+                marketId: marketId,
+                sizeWad: pos.sizeWad,
+                entryPriceWad: pos.entryPriceWad,
+                priceWad: priceWad,
+                imrWad: config.imrWad,
+                mmrWad: config.mmrWad,
+                feeWad: config.feeWad,
+                penaltyWad: config.liquidationPenaltyWad
+            });
+        }
+    }
+
+    /// @notice The configuration of a listed market; reverts for an unknown id.
+    function market(Layout storage s, uint256 marketId) internal view returns (IMarginEngine.MarketConfig storage) {
+        if (marketId == 0 || marketId > s.marketCount) revert IMarginEngine.MarginEngineUnknownMarket(marketId);
+        return s.markets[marketId];
+    }
+
+    /// @notice Liquidity the pool must keep to back open interest (token units, rounded up).
+    function requiredLiquidity(Layout storage s, uint256 scale) internal view returns (uint256) {
+        return Math.ceilDiv(Math.mulDiv(s.totalEntryNotionalWad, s.reserveFactorWad, 1e18, Math.Rounding.Ceil), scale);
+    }
+
+    /// @notice Health of `positions` with `marginTokens` of margin.
+    function healthOf(
+        uint256 marginTokens,
+        MarginMath.PositionData[] memory positions,
+        uint256 scale
+    ) internal pure returns (uint256) {
+        return
+            MarginMath.health(
+                MarginMath.equityWad(marginTokens * scale, positions),
+                MarginMath.maintenanceWad(positions)
+            );
+    }
+
+    /// @notice Writes a position change: position, open interest, entry notional, market bitmap and the
+    ///         active-account list.
+    function applyPositionChange(
+        Layout storage s,
+        address account,
+        uint256 marketId,
+        int256 oldSize,
+        uint256 oldEntry,
+        int256 newSize,
+        uint256 newEntry
+    ) internal {
+        IMarginEngine.MarketState storage state = s.marketStates[marketId];
+        if (oldSize > 0) state.longOpenInterestWad -= uint256(oldSize).toUint128();
+        else if (oldSize < 0) state.shortOpenInterestWad -= uint256(-oldSize).toUint128();
+        if (newSize > 0) state.longOpenInterestWad += uint256(newSize).toUint128();
+        else if (newSize < 0) state.shortOpenInterestWad += uint256(-newSize).toUint128();
+
+        s.totalEntryNotionalWad =
+            s.totalEntryNotionalWad +
+            MarginMath.notionalWad(newSize, newEntry) -
+            MarginMath.notionalWad(oldSize, oldEntry);
+
+        if (newSize == 0) {
+            delete s.positions[account][marketId];
+            uint256 bitmap = s.marketBitmap[account] & ~(1 << marketId);
+            s.marketBitmap[account] = bitmap;
+            if (bitmap == 0) _deactivate(s, account);
+        } else {
+            s.positions[account][marketId] = IMarginEngine.Position(newSize.toInt128(), newEntry.toUint128());
+            if (oldSize == 0) {
+                uint256 bitmap = s.marketBitmap[account];
+                if (bitmap == 0) _activate(s, account);
+                s.marketBitmap[account] = bitmap | (1 << marketId);
+            }
+        }
+    }
+
+    /// @notice Moves tokens between the account's margin and the pool: `traderDeltaTokens > 0` is paid by
+    ///         LPs to the account, `< 0` by the account to LPs; `insuranceTokens` go from the account to
+    ///         the insurance buffer.
+    function settle(Wiring memory w, address account, int256 traderDeltaTokens, uint256 insuranceTokens) internal {
+        if (traderDeltaTokens > 0) {
+            w.pool.payTrader(address(w.vault), uint256(traderDeltaTokens));
+            w.vault.creditMargin(account, uint256(traderDeltaTokens));
+            if (insuranceTokens != 0) {
+                w.vault.transferMargin(account, address(w.pool), insuranceTokens);
+                w.pool.recordIncome(insuranceTokens, insuranceTokens);
+            }
+        } else {
+            uint256 total = uint256(-traderDeltaTokens) + insuranceTokens;
+            if (total != 0) {
+                w.vault.transferMargin(account, address(w.pool), total);
+                w.pool.recordIncome(total, insuranceTokens);
+            }
+        }
+    }
+
+    /// @notice Reverts when `action` is paused in `marketId`.
+    function requireNotPaused(Wiring memory w, uint256 marketId, IPauseGuardian.Action action) internal view {
+        if (w.guardian.isPaused(marketId, action)) revert IMarginEngine.MarginEnginePaused(marketId, action);
+    }
+
+    /// @notice Reverts when `action` is paused globally or in any market of `positions`.
+    function requireNotPausedIn(
+        Wiring memory w,
+        MarginMath.PositionData[] memory positions,
+        IPauseGuardian.Action action
+    ) internal view {
+        requireNotPaused(w, 0, action);
+        for (uint256 i; i < positions.length; ++i) {
+            requireNotPaused(w, positions[i].marketId, action);
+        }
+    }
+
+    /// @notice Net token flow of realised PnL minus fees (WAD), rounded against the account: a gain
+    ///         rounds down, a loss up.
+    function toTraderDeltaTokens(int256 netWad, uint256 scale) internal pure returns (int256) {
+        return netWad >= 0 ? int256(uint256(netWad) / scale) : -int256(Math.ceilDiv(uint256(-netWad), scale));
+    }
+
+    /// @notice Number of set bits.
+    function popcount(uint256 x) internal pure returns (uint256 n) {
+        while (x != 0) {
+            x &= x - 1;
+            ++n;
+        }
+    }
+
+    /// @notice Index of the lowest set bit of a non-zero `x`.
+    function lowestBit(uint256 x) internal pure returns (uint256) {
+        unchecked {
+            return Math.log2(x & (~x + 1));
+        }
+    }
+
+    function _activate(Layout storage s, address account) private {
+        s.active.push(account);
+        s.activeIndex[account] = s.active.length;
+    }
+
+    function _deactivate(Layout storage s, address account) private {
+        uint256 index = s.activeIndex[account];
+        uint256 last = s.active.length;
+        if (index != last) {
+            address moved = s.active[last - 1];
+            s.active[index - 1] = moved;
+            s.activeIndex[moved] = index;
+        }
+        s.active.pop();
+        delete s.activeIndex[account];
+    }
+}

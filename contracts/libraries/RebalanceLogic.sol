@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IMarginEngine} from "../interfaces/IMarginEngine.sol";
+import {IPauseGuardian} from "../interfaces/IPauseGuardian.sol";
+import {IRebalanceStrategy} from "../interfaces/IRebalanceStrategy.sol";
+import {AccountSnapshot, CloseStep, Plan, Policy} from "../interfaces/RebalanceTypes.sol";
+import {ConstantsLib} from "./ConstantsLib.sol";
+import {EngineLib} from "./EngineLib.sol";
+import {MarginMath} from "./MarginMath.sol";
+import {WadMath} from "./WadMath.sol";
+
+/// @title RebalanceLogic
+/// @notice `MarginEngine.rebalance` and its previews, run in the engine's context (external library,
+///         linked at deploy).
+/// @dev The strategy plans; this library validates and executes. Validation simulates the plan step by
+///      step on the snapshot, exactly as it will execute:
+///      1. top-up: equity rises by the amount (health rises);
+///      2. each close, in plan order: the market fee is paid (equity falls by `notional·fee`) and the
+///         maintenance requirement falls by the closed part's; health must not fall at any step;
+///      3. the realised PnL and fees settle in token units (gain rounded down, loss up) and the keeper
+///         reward leaves margin.
+///      The final health must exceed the initial one, stay within `OVERSHOOT_TOLERANCE` above the plan's
+///      target (which must be at least the policy's), and reach the target (less `ROUNDING_TOLERANCE`)
+///      unless every allowed means is exhausted (all reserve used when top-ups are allowed; every
+///      position closed or its market at its cap when deleverage is allowed).
+library RebalanceLogic {
+    using WadMath for uint256;
+
+    /// @notice Largest health a plan may end above its target.
+    uint256 internal constant OVERSHOOT_TOLERANCE = 0.02e18;
+    /// @notice Shortfall under the target attributed to token rounding, not to the plan.
+    uint256 internal constant ROUNDING_TOLERANCE = 1e13;
+    /// @notice Highest target health a plan may aim for.
+    uint256 internal constant MAX_PLAN_TARGET = 20e18;
+
+    /// @dev What a validated plan does.
+    struct Result {
+        uint256 healthAfterWad;
+        uint256 deleveragedNotionalWad;
+        int256 traderDeltaTokens;
+        bool capped;
+    }
+
+    /// @dev Working state of a simulation (kept in memory to bound stack use).
+    struct Sim {
+        int256 equityWad;
+        uint256 maintenanceWad;
+        uint256 healthWad;
+        int256 netWad;
+        int256[] sizes;
+        uint256[] closedNotional;
+    }
+
+    /// @notice Rebalances `account` for `keeper` (see `IMarginEngine.rebalance`).
+    function rebalance(
+        EngineLib.Layout storage s,
+        EngineLib.Wiring memory w,
+        address account,
+        address keeper
+    ) external returns (uint256) {
+        Policy memory policy = s.policies[account];
+        if (policy.strategy == address(0)) revert IMarginEngine.MarginEngineNoPolicy(account);
+        if (!s.approvedStrategies[policy.strategy])
+            revert IMarginEngine.MarginEngineStrategyNotApproved(policy.strategy);
+        uint256 bitmap = s.marketBitmap[account];
+        if (bitmap == 0) revert IMarginEngine.MarginEngineNothingToRebalance(account, ConstantsLib.INFINITE_HEALTH);
+        (AccountSnapshot memory snap, ) = _snapshot(s, w, account, bitmap, policy, true);
+        EngineLib.requireNotPausedIn(w, snap.positions, IPauseGuardian.Action.Rebalance);
+
+        Plan memory plan = IRebalanceStrategy(policy.strategy).plan(snap);
+        if (_isEmpty(plan)) revert IMarginEngine.MarginEngineNothingToRebalance(account, snap.healthWad);
+        (bool ok, IMarginEngine.PlanError err, Result memory r) = check(snap, plan);
+        if (!ok) revert IMarginEngine.MarginEngineInvalidPlan(err);
+
+        _execute(s, w, snap, plan, keeper);
+        emit IMarginEngine.Rebalanced(
+            account,
+            keeper,
+            snap.healthWad,
+            r.healthAfterWad,
+            plan.topUpTokens,
+            r.deleveragedNotionalWad,
+            plan.sweepTokens,
+            snap.keeperRewardTokens
+        );
+        return r.healthAfterWad;
+    }
+
+    /// @notice The snapshot a strategy would receive for `account` now (prices whatever their status).
+    function accountSnapshot(
+        EngineLib.Layout storage s,
+        EngineLib.Wiring memory w,
+        address account
+    ) external view returns (AccountSnapshot memory snap, bool pricesOk) {
+        return _snapshot(s, w, account, s.marketBitmap[account], s.policies[account], false);
+    }
+
+    /// @notice What a keeper should do with `account` now (see `IMarginEngine.keeperAction`).
+    function keeperAction(
+        EngineLib.Layout storage s,
+        EngineLib.Wiring memory w,
+        address account
+    ) external view returns (IMarginEngine.KeeperAction action, Plan memory plan, bool capped) {
+        uint256 bitmap = s.marketBitmap[account];
+        if (bitmap == 0) return (action, plan, false);
+        Policy memory policy = s.policies[account];
+        (AccountSnapshot memory snap, bool pricesOk) = _snapshot(s, w, account, bitmap, policy, false);
+        if (!pricesOk) return (action, plan, false);
+        if (snap.healthWad < ConstantsLib.WAD) {
+            if (_paused(w, snap.positions, IPauseGuardian.Action.Liquidate)) return (action, plan, false);
+            return (IMarginEngine.KeeperAction.Liquidate, plan, false);
+        }
+        if (policy.strategy == address(0) || !s.approvedStrategies[policy.strategy]) return (action, plan, false);
+        if (_paused(w, snap.positions, IPauseGuardian.Action.Rebalance)) return (action, plan, false);
+        try IRebalanceStrategy(policy.strategy).plan(snap) returns (Plan memory p) {
+            plan = p;
+        } catch {
+            return (action, plan, false);
+        }
+        if (_isEmpty(plan)) {
+            capped = policy.allowDeleverage && snap.healthWad < policy.triggerHealthWad && _anyCapped(snap);
+            return (action, plan, capped);
+        }
+        (bool ok, , Result memory r) = check(snap, plan);
+        if (!ok) return (action, plan, false);
+        return (IMarginEngine.KeeperAction.Rebalance, plan, r.capped);
+    }
+
+    /// @notice Validates `plan` against `snap` without reverting (see the library's notes).
+    /// @return ok Whether the engine accepts it.
+    /// @return err Why not, when `!ok`.
+    /// @return r What it does, when `ok`.
+    function check(
+        AccountSnapshot memory snap,
+        Plan memory plan
+    ) internal pure returns (bool ok, IMarginEngine.PlanError err, Result memory r) {
+        if (plan.sweepTokens != 0) return _checkSweep(snap, plan);
+        Policy memory policy = snap.policy;
+        if (plan.targetHealthWad < policy.targetHealthWad) return (false, IMarginEngine.PlanError.TargetBelowPolicy, r);
+        if (plan.targetHealthWad > MAX_PLAN_TARGET) return (false, IMarginEngine.PlanError.TargetTooHigh, r);
+        if (plan.topUpTokens != 0) {
+            if (!policy.allowTopUp) return (false, IMarginEngine.PlanError.TopUpNotAllowed, r);
+            if (plan.topUpTokens > snap.reserveTokens) return (false, IMarginEngine.PlanError.TopUpExceedsReserve, r);
+        }
+        if (plan.closes.length != 0 && !policy.allowDeleverage) {
+            return (false, IMarginEngine.PlanError.DeleverageNotAllowed, r);
+        }
+
+        Sim memory sim = _startSim(snap, plan.topUpTokens);
+        for (uint256 i; i < plan.closes.length; ++i) {
+            (bool stepOk, IMarginEngine.PlanError stepErr) = _simulateClose(snap, sim, plan.closes[i]);
+            if (!stepOk) return (false, stepErr, r);
+        }
+        for (uint256 i; i < sim.closedNotional.length; ++i) r.deleveragedNotionalWad += sim.closedNotional[i];
+
+        r.traderDeltaTokens = EngineLib.toTraderDeltaTokens(sim.netWad, snap.scale);
+        int256 marginAfter =
+            int256(snap.marginTokens + plan.topUpTokens) + r.traderDeltaTokens - int256(snap.keeperRewardTokens);
+        if (marginAfter < 0) return (false, IMarginEngine.PlanError.NoImprovement, r);
+        r.healthAfterWad = _finalHealth(snap, sim.sizes, uint256(marginAfter));
+
+        if (r.healthAfterWad <= snap.healthWad) return (false, IMarginEngine.PlanError.NoImprovement, r);
+        if (r.healthAfterWad > plan.targetHealthWad + OVERSHOOT_TOLERANCE) {
+            return (false, IMarginEngine.PlanError.Overshoot, r);
+        }
+        bool exhausted = _exhausted(snap, plan, sim);
+        if (r.healthAfterWad + ROUNDING_TOLERANCE < plan.targetHealthWad) {
+            if (!exhausted) return (false, IMarginEngine.PlanError.Undershoot, r);
+            r.capped = _anyCapped(snap);
+        }
+        ok = true;
+    }
+
+    // ---------------------------------------------------------------- execution
+
+    function _execute(
+        EngineLib.Layout storage s,
+        EngineLib.Wiring memory w,
+        AccountSnapshot memory snap,
+        Plan memory plan,
+        address keeper
+    ) private {
+        address account = snap.account;
+        if (plan.topUpTokens != 0) w.vault.reserveToMargin(account, plan.topUpTokens);
+        int256 netWad;
+        for (uint256 i; i < plan.closes.length; ++i) {
+            netWad += _executeClose(s, snap, plan.closes[i]);
+        }
+        if (plan.closes.length != 0) EngineLib.settle(w, account, EngineLib.toTraderDeltaTokens(netWad, snap.scale), 0);
+        if (plan.sweepTokens != 0) w.vault.marginToReserve(account, plan.sweepTokens);
+        if (snap.keeperRewardTokens != 0) w.vault.transferMargin(account, keeper, snap.keeperRewardTokens);
+    }
+
+    /// @dev Closes one step at the oracle price; returns realised PnL minus fee (WAD).
+    function _executeClose(
+        EngineLib.Layout storage s,
+        AccountSnapshot memory snap,
+        CloseStep memory step
+    ) private returns (int256) {
+        MarginMath.PositionData memory p = snap.positions[step.index];
+        int256 newSize = p.sizeWad - step.sizeWad;
+        uint256 notional = MarginMath.notionalWad(step.sizeWad, p.priceWad);
+        EngineLib.applyPositionChange(
+            s,
+            snap.account,
+            p.marketId,
+            p.sizeWad,
+            p.entryPriceWad,
+            newSize,
+            p.entryPriceWad
+        );
+        _useDeleverageRoom(s, p.marketId, notional);
+        (int256 pnl, uint256 feeWad) = _emitClose(snap, p, step.sizeWad, notional);
+        snap.positions[step.index].sizeWad = newSize;
+        return pnl - int256(feeWad);
+    }
+
+    function _emitClose(
+        AccountSnapshot memory snap,
+        MarginMath.PositionData memory p,
+        int256 closeSize,
+        uint256 notional
+    ) private returns (int256 pnl, uint256 feeWad) {
+        int256 newSize = p.sizeWad - closeSize;
+        feeWad = notional.mulWadUp(p.feeWad);
+        pnl = MarginMath.pnlWad(closeSize, p.entryPriceWad, p.priceWad);
+        emit IMarginEngine.PositionModified(
+            snap.account,
+            p.marketId,
+            -closeSize,
+            newSize,
+            p.priceWad,
+            newSize == 0 ? 0 : p.entryPriceWad,
+            pnl,
+            feeWad.toTokenUp(snap.scale)
+        );
+    }
+
+    function _useDeleverageRoom(EngineLib.Layout storage s, uint256 marketId, uint256 notionalWad) private {
+        IMarginEngine.DeleverageCap storage cap = s.deleverageCaps[marketId];
+        if (cap.maxNotionalWad == 0) return;
+        if (block.timestamp >= uint256(cap.windowStart) + cap.windowSeconds) {
+            cap.windowStart = uint64(block.timestamp);
+            cap.usedNotionalWad = 0;
+        }
+        cap.usedNotionalWad += uint128(notionalWad);
+    }
+
+    // ---------------------------------------------------------------- snapshot
+
+    function _snapshot(
+        EngineLib.Layout storage s,
+        EngineLib.Wiring memory w,
+        address account,
+        uint256 bitmap,
+        Policy memory policy,
+        bool requireOk
+    ) private view returns (AccountSnapshot memory snap, bool pricesOk) {
+        (snap.marginTokens, snap.positions, pricesOk) = EngineLib.load(s, w, account, bitmap, requireOk);
+        uint256 n = snap.positions.length;
+        snap.account = account;
+        snap.scale = w.scale;
+        snap.policy = policy;
+        snap.reserveTokens = policy.allowTopUp ? w.vault.reserveOf(account) : 0;
+        snap.equityWad = MarginMath.equityWad(snap.marginTokens * w.scale, snap.positions);
+        snap.maintenanceWad = MarginMath.maintenanceWad(snap.positions);
+        snap.initialWad = MarginMath.initialWad(snap.positions);
+        snap.healthWad = MarginMath.health(snap.equityWad, snap.maintenanceWad);
+        uint256 reward = s.keeperRewardTokens;
+        snap.keeperRewardTokens = reward < policy.maxKeeperRewardTokens ? reward : policy.maxKeeperRewardTokens;
+        snap.volatilityWad = new uint256[](n);
+        snap.deleverageRoomWad = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
+            uint256 marketId = snap.positions[i].marketId;
+            (snap.volatilityWad[i], ) = w.oracle.volatility(s.markets[marketId].asset);
+            snap.deleverageRoomWad[i] = deleverageRoom(s, marketId);
+        }
+    }
+
+    /// @notice Notional (WAD) rebalances may still close in `marketId` in the current window.
+    function deleverageRoom(EngineLib.Layout storage s, uint256 marketId) internal view returns (uint256) {
+        IMarginEngine.DeleverageCap memory cap = s.deleverageCaps[marketId];
+        if (cap.maxNotionalWad == 0) return type(uint256).max;
+        if (block.timestamp >= uint256(cap.windowStart) + cap.windowSeconds) return cap.maxNotionalWad;
+        return cap.usedNotionalWad >= cap.maxNotionalWad ? 0 : cap.maxNotionalWad - cap.usedNotionalWad;
+    }
+
+    // ---------------------------------------------------------------- validation helpers
+
+    function _checkSweep(
+        AccountSnapshot memory snap,
+        Plan memory plan
+    ) private pure returns (bool, IMarginEngine.PlanError, Result memory r) {
+        Policy memory policy = snap.policy;
+        if (
+            plan.topUpTokens != 0 ||
+            plan.closes.length != 0 ||
+            policy.sweepHealthWad == 0 ||
+            snap.healthWad < policy.sweepHealthWad
+        ) {
+            return (false, IMarginEngine.PlanError.SweepNotAllowed, r);
+        }
+        uint256 outflow = plan.sweepTokens + snap.keeperRewardTokens;
+        if (outflow > snap.marginTokens) return (false, IMarginEngine.PlanError.SweepTooLarge, r);
+        int256 equityAfter = snap.equityWad - int256(outflow * snap.scale);
+        r.healthAfterWad = MarginMath.health(equityAfter, snap.maintenanceWad);
+        if (equityAfter < int256(snap.initialWad) || r.healthAfterWad < policy.targetHealthWad) {
+            return (false, IMarginEngine.PlanError.SweepTooLarge, r);
+        }
+        return (true, IMarginEngine.PlanError.SweepTooLarge, r);
+    }
+
+    function _startSim(AccountSnapshot memory snap, uint256 topUpTokens) private pure returns (Sim memory sim) {
+        uint256 n = snap.positions.length;
+        sim.equityWad = snap.equityWad + int256(topUpTokens * snap.scale);
+        sim.maintenanceWad = snap.maintenanceWad;
+        sim.healthWad = MarginMath.health(sim.equityWad, sim.maintenanceWad);
+        sim.sizes = new int256[](n);
+        sim.closedNotional = new uint256[](n);
+        for (uint256 i; i < n; ++i) sim.sizes[i] = snap.positions[i].sizeWad;
+    }
+
+    function _simulateClose(
+        AccountSnapshot memory snap,
+        Sim memory sim,
+        CloseStep memory step
+    ) private pure returns (bool, IMarginEngine.PlanError) {
+        if (step.index >= snap.positions.length) return (false, IMarginEngine.PlanError.InvalidClose);
+        MarginMath.PositionData memory p = snap.positions[step.index];
+        int256 size = sim.sizes[step.index];
+        int256 c = step.sizeWad;
+        if (c == 0 || (c > 0) != (size > 0) || WadMath.abs(c) > WadMath.abs(size)) {
+            return (false, IMarginEngine.PlanError.InvalidClose);
+        }
+        uint256 notional = MarginMath.notionalWad(c, p.priceWad);
+        sim.closedNotional[step.index] += notional;
+        if (sim.closedNotional[step.index] > snap.deleverageRoomWad[step.index]) {
+            return (false, IMarginEngine.PlanError.DeleverageCapExceeded);
+        }
+        uint256 feeWad = notional.mulWadUp(p.feeWad);
+        sim.equityWad -= int256(feeWad);
+        sim.netWad += MarginMath.pnlWad(c, p.entryPriceWad, p.priceWad) - int256(feeWad);
+        sim.maintenanceWad =
+            sim.maintenanceWad +
+            MarginMath.notionalWad(size - c, p.priceWad).mulWadUp(p.mmrWad) -
+            MarginMath.notionalWad(size, p.priceWad).mulWadUp(p.mmrWad);
+        sim.sizes[step.index] = size - c;
+        uint256 h = MarginMath.health(sim.equityWad, sim.maintenanceWad);
+        if (h < sim.healthWad) return (false, IMarginEngine.PlanError.StepLowersHealth);
+        sim.healthWad = h;
+        return (true, IMarginEngine.PlanError.InvalidClose);
+    }
+
+    function _finalHealth(
+        AccountSnapshot memory snap,
+        int256[] memory sizes,
+        uint256 marginTokens
+    ) private pure returns (uint256) {
+        uint256 n = snap.positions.length;
+        MarginMath.PositionData[] memory after_ = new MarginMath.PositionData[](n);
+        for (uint256 i; i < n; ++i) {
+            after_[i] = snap.positions[i];
+            after_[i].sizeWad = sizes[i];
+        }
+        return EngineLib.healthOf(marginTokens, after_, snap.scale);
+    }
+
+    /// @dev Whether the plan used every allowed means: all reserve (top-ups allowed) and every position
+    ///      closed or its market's room used up (deleverage allowed).
+    function _exhausted(AccountSnapshot memory snap, Plan memory plan, Sim memory sim) private pure returns (bool) {
+        if (snap.policy.allowTopUp && plan.topUpTokens < snap.reserveTokens) return false;
+        if (!snap.policy.allowDeleverage) return true;
+        for (uint256 i; i < sim.sizes.length; ++i) {
+            if (sim.sizes[i] == 0) continue;
+            uint256 room = snap.deleverageRoomWad[i];
+            // Within one size unit's notional of the room counts as used up.
+            if (room == type(uint256).max || room - sim.closedNotional[i] > snap.positions[i].priceWad) return false;
+        }
+        return true;
+    }
+
+    function _anyCapped(AccountSnapshot memory snap) private pure returns (bool) {
+        for (uint256 i; i < snap.deleverageRoomWad.length; ++i) {
+            if (snap.positions[i].sizeWad != 0 && snap.deleverageRoomWad[i] < snap.positions[i].priceWad) return true;
+        }
+        return false;
+    }
+
+    function _isEmpty(Plan memory plan) private pure returns (bool) {
+        return plan.topUpTokens == 0 && plan.sweepTokens == 0 && plan.closes.length == 0;
+    }
+
+    function _paused(
+        EngineLib.Wiring memory w,
+        MarginMath.PositionData[] memory positions,
+        IPauseGuardian.Action action
+    ) private view returns (bool) {
+        if (w.guardian.isPaused(0, action)) return true;
+        for (uint256 i; i < positions.length; ++i) {
+            if (w.guardian.isPaused(positions[i].marketId, action)) return true;
+        }
+        return false;
+    }
+}
