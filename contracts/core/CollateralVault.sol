@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {IERC4626} from "@openzeppelin/contracts/interfaces/IERC4626.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {ICollateralVault} from "../interfaces/ICollateralVault.sol";
 import {IPauseGuardian} from "../interfaces/IPauseGuardian.sol";
@@ -18,6 +19,19 @@ import {IPauseGuardian} from "../interfaces/IPauseGuardian.sol";
 ///      token hook happens before anything is credited).
 ///      Tokens sent to the vault without a deposit are not credited to anyone, so the documented
 ///      invariant `balanceOf(vault) == totalMargin + totalReserve` holds as `>=` in that case.
+///
+///      Yield-bearing reserves: an account's reserve is either plain tokens (`_reserve`, counted in
+///      `totalReserve`) or shares of one governance-approved ERC-4626 vault (`_reserveShares`), never
+///      both. Deposits into such a vault mint shares to this contract, credited to the account; the
+///      account's reserve value is what those shares redeem for (`previewRedeem`, rounded down).
+///      Withdrawals ask the vault for exact assets (`withdraw`) and debit the shares `previewWithdraw`
+///      quotes (rounded up, against the account), before the call. Approved vaults are trusted to be
+///      conforming ERC-4626 vaults whose `withdraw` burns exactly `previewWithdraw(assets)` shares and
+///      whose `deposit` mints the shares it returns (as OpenZeppelin's `ERC4626`): governance checks
+///      this before approving. Each deposit approves the vault for exactly the amount deposited
+///      (`forceApprove`), so no allowance is left behind. The external vault calls of a deposit happen
+///      before the account is credited, because the shares minted are known only afterwards; every
+///      such function is `nonReentrant`.
 contract CollateralVault is ReentrancyGuard, ICollateralVault {
     using SafeERC20 for IERC20;
 
@@ -32,6 +46,9 @@ contract CollateralVault is ReentrancyGuard, ICollateralVault {
     uint256 private _totalReserve;
     mapping(address account => uint256 amountTokens) private _margin;
     mapping(address account => uint256 amountTokens) private _reserve;
+    mapping(address yieldVault => bool approved) private _reserveVaultApproved;
+    mapping(address account => IERC4626 yieldVault) private _reserveVault;
+    mapping(address account => uint256 shares) private _reserveShares;
 
     /// @param token_ The settlement token (non-zero).
     /// @param guardian_ The `PauseGuardian` holding the roles (non-zero).
@@ -75,17 +92,65 @@ contract CollateralVault is ReentrancyGuard, ICollateralVault {
     function depositReserve(address account, uint256 amountTokens) external nonReentrant nonZero(amountTokens) {
         if (account == address(0)) revert CollateralVaultZeroAddress();
         _pullExact(amountTokens);
-        _reserve[account] += amountTokens;
-        _totalReserve += amountTokens;
+        _creditReserve(account, amountTokens);
         emit ReserveDeposited(account, msg.sender, amountTokens);
     }
 
     /// @inheritdoc ICollateralVault
+    /// @dev A reserve held in an ERC-4626 vault is paid straight from that vault to `to` (`withdraw`).
     function withdrawReserve(uint256 amountTokens, address to) external nonReentrant nonZero(amountTokens) {
         if (to == address(0)) revert CollateralVaultZeroAddress();
-        _debitReserve(msg.sender, amountTokens);
+        IERC4626 yieldVault = _debitReserve(msg.sender, amountTokens);
         emit ReserveWithdrawn(msg.sender, to, amountTokens);
-        _token.safeTransfer(to, amountTokens);
+        if (address(yieldVault) == address(0)) _token.safeTransfer(to, amountTokens);
+        else yieldVault.withdraw(amountTokens, to, address(this));
+    }
+
+    /// @inheritdoc ICollateralVault
+    /// @dev Approving checks that `yieldVault` answers `asset()` with the settlement token; revoking
+    ///      checks nothing, so a broken vault can always be revoked. Reserves already inside a revoked
+    ///      vault stay there, keep earning, and remain withdrawable and movable by their owners.
+    function setReserveVaultApproval(address yieldVault, bool approved) external {
+        if (!_guardian.hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) revert CollateralVaultUnauthorized(msg.sender);
+        if (yieldVault == address(0)) revert CollateralVaultZeroAddress();
+        if (approved && _assetOf(yieldVault) != address(_token)) {
+            revert CollateralVaultUnapprovedReserveVault(yieldVault);
+        }
+        _reserveVaultApproved[yieldVault] = approved;
+        emit ReserveVaultApproval(yieldVault, approved);
+    }
+
+    /// @inheritdoc ICollateralVault
+    /// @dev Selecting the vault the reserve is already in reverts with
+    ///      `CollateralVaultReserveVaultAlreadySelected` (a redeem-and-deposit round trip would only lose
+    ///      rounding). That check comes first, so an owner in a revoked vault learns it is already there.
+    ///      A reserve in the previous vault is redeemed in full (`redeem` of all its shares); the tokens
+    ///      received are what moves, and what the event reports. Selecting with an empty reserve only
+    ///      records the choice for later deposits. Like every deposit into a vault, it reverts with
+    ///      `CollateralVaultZeroAmount` when a non-zero reserve would mint no shares.
+    function selectReserveVault(address yieldVault) external nonReentrant {
+        IERC4626 previous = _reserveVault[msg.sender];
+        if (yieldVault == address(previous)) {
+            revert CollateralVaultReserveVaultAlreadySelected(msg.sender, yieldVault);
+        }
+        if (yieldVault != address(0) && !_reserveVaultApproved[yieldVault]) {
+            revert CollateralVaultUnapprovedReserveVault(yieldVault);
+        }
+
+        uint256 amountTokens;
+        uint256 shares;
+        if (address(previous) == address(0)) {
+            amountTokens = _reserve[msg.sender];
+            _reserve[msg.sender] = 0;
+            _totalReserve -= amountTokens;
+        } else {
+            shares = _reserveShares[msg.sender];
+            _reserveShares[msg.sender] = 0;
+        }
+        _reserveVault[msg.sender] = IERC4626(yieldVault);
+        if (shares != 0) amountTokens = previous.redeem(shares, address(this), address(this));
+        _creditReserve(msg.sender, amountTokens);
+        emit ReserveVaultSelected(msg.sender, yieldVault, amountTokens);
     }
 
     /// @inheritdoc ICollateralVault
@@ -111,18 +176,24 @@ contract CollateralVault is ReentrancyGuard, ICollateralVault {
     }
 
     /// @inheritdoc ICollateralVault
-    function reserveToMargin(address account, uint256 amountTokens) external onlyEngine nonZero(amountTokens) {
-        _debitReserve(account, amountTokens);
+    function reserveToMargin(
+        address account,
+        uint256 amountTokens
+    ) external nonReentrant onlyEngine nonZero(amountTokens) {
+        IERC4626 yieldVault = _debitReserve(account, amountTokens);
         _margin[account] += amountTokens;
         _totalMargin += amountTokens;
         emit ReserveMovedToMargin(account, amountTokens);
+        if (address(yieldVault) != address(0)) yieldVault.withdraw(amountTokens, address(this), address(this));
     }
 
     /// @inheritdoc ICollateralVault
-    function marginToReserve(address account, uint256 amountTokens) external onlyEngine nonZero(amountTokens) {
+    function marginToReserve(
+        address account,
+        uint256 amountTokens
+    ) external nonReentrant onlyEngine nonZero(amountTokens) {
         _debitMargin(account, amountTokens);
-        _reserve[account] += amountTokens;
-        _totalReserve += amountTokens;
+        _creditReserve(account, amountTokens);
         emit MarginMovedToReserve(account, amountTokens);
     }
 
@@ -133,7 +204,24 @@ contract CollateralVault is ReentrancyGuard, ICollateralVault {
 
     /// @inheritdoc ICollateralVault
     function reserveOf(address account) external view returns (uint256) {
-        return _reserve[account];
+        IERC4626 yieldVault = _reserveVault[account];
+        if (address(yieldVault) == address(0)) return _reserve[account];
+        return _valueOf(yieldVault, _reserveShares[account]);
+    }
+
+    /// @inheritdoc ICollateralVault
+    function reserveVaultOf(address account) external view returns (address) {
+        return address(_reserveVault[account]);
+    }
+
+    /// @inheritdoc ICollateralVault
+    function reserveSharesOf(address account) external view returns (uint256) {
+        return _reserveShares[account];
+    }
+
+    /// @inheritdoc ICollateralVault
+    function isReserveVaultApproved(address yieldVault) external view returns (bool) {
+        return _reserveVaultApproved[yieldVault];
     }
 
     /// @inheritdoc ICollateralVault
@@ -179,36 +267,61 @@ contract CollateralVault is ReentrancyGuard, ICollateralVault {
         _totalMargin -= amountTokens;
     }
 
-    /// @dev Debits `account`'s reserve and the total, reverting when the reserve is insufficient.
-    function _debitReserve(address account, uint256 amountTokens) private {
-        uint256 available = _reserve[account];
-        if (amountTokens > available) revert CollateralVaultInsufficientReserve(account, amountTokens, available);
-        unchecked {
-            _reserve[account] = available - amountTokens;
+    /// @dev Credits `amountTokens`, already held by this contract, to `account`'s reserve: as plain
+    ///      tokens, or deposited into the account's ERC-4626 vault (exact approval; reverts with
+    ///      `CollateralVaultZeroAmount` if a non-zero amount would mint no shares). Zero credits nothing.
+    function _creditReserve(address account, uint256 amountTokens) private {
+        IERC4626 yieldVault = _reserveVault[account];
+        if (address(yieldVault) == address(0)) {
+            _reserve[account] += amountTokens;
+            _totalReserve += amountTokens;
+        } else if (amountTokens != 0) {
+            _token.forceApprove(address(yieldVault), amountTokens);
+            uint256 shares = yieldVault.deposit(amountTokens, address(this));
+            if (shares == 0) revert CollateralVaultZeroAmount();
+            _reserveShares[account] += shares;
         }
-        _totalReserve -= amountTokens;
     }
 
-    // Interim: implemented with the yield-bearing reserve.
-    error CollateralVaultNotImplemented();
-
-    function setReserveVaultApproval(address, bool) external pure {
-        revert CollateralVaultNotImplemented();
+    /// @dev Debits `amountTokens` of `account`'s reserve and returns the vault the tokens must then be
+    ///      withdrawn from (zero: plain tokens, already debited from the total). For a vault, debits the
+    ///      shares `previewWithdraw` quotes (rounded up); the caller then calls `withdraw`. Reverts with
+    ///      `CollateralVaultInsufficientReserve` (available = `reserveOf`) when the reserve is short.
+    function _debitReserve(address account, uint256 amountTokens) private returns (IERC4626 yieldVault) {
+        yieldVault = _reserveVault[account];
+        if (address(yieldVault) == address(0)) {
+            uint256 available = _reserve[account];
+            if (amountTokens > available) {
+                revert CollateralVaultInsufficientReserve(account, amountTokens, available);
+            }
+            unchecked {
+                _reserve[account] = available - amountTokens;
+            }
+            _totalReserve -= amountTokens;
+        } else {
+            uint256 shares = _reserveShares[account];
+            uint256 sharesNeeded = yieldVault.previewWithdraw(amountTokens);
+            if (sharesNeeded > shares) {
+                revert CollateralVaultInsufficientReserve(account, amountTokens, _valueOf(yieldVault, shares));
+            }
+            unchecked {
+                _reserveShares[account] = shares - sharesNeeded;
+            }
+        }
     }
 
-    function selectReserveVault(address) external pure {
-        revert CollateralVaultNotImplemented();
+    /// @dev What `shares` of `yieldVault` redeem for now (rounded down); skips the call for none.
+    function _valueOf(IERC4626 yieldVault, uint256 shares) private view returns (uint256) {
+        return shares == 0 ? 0 : yieldVault.previewRedeem(shares);
     }
 
-    function reserveVaultOf(address) external pure returns (address) {
-        return address(0);
-    }
-
-    function reserveSharesOf(address) external pure returns (uint256) {
-        return 0;
-    }
-
-    function isReserveVaultApproved(address) external pure returns (bool) {
-        return false;
+    /// @dev `yieldVault.asset()`, or zero when the call fails or returns something other than an address
+    ///      (an account without code, a contract that is not an ERC-4626 vault).
+    function _assetOf(address yieldVault) private view returns (address) {
+        (bool ok, bytes memory data) = yieldVault.staticcall(abi.encodeCall(IERC4626.asset, ()));
+        if (!ok || data.length != 32) return address(0);
+        uint256 word = abi.decode(data, (uint256));
+        if (word > type(uint160).max) return address(0);
+        return address(uint160(word));
     }
 }

@@ -7,8 +7,9 @@ pragma solidity 0.8.28;
 ///         balance, which backs nothing and which its owner can withdraw at any time, paused or not.
 /// @dev Balances are kept in token units. Invariants: `token.balanceOf(vault) == totalMargin() +
 ///      totalReserve()` (plain reserves), and for every ERC-4626 reserve vault `V`,
-///      `V.balanceOf(vault) == Σ reserveSharesOf(a)` over the accounts in `V`. Tokens that deliver less than the amount transferred (fee-on-transfer) are
-///      refused by measuring the balance delta of every deposit.
+///      `V.balanceOf(vault) == Σ reserveSharesOf(a)` over the accounts in `V`. Tokens that deliver less
+///      than the amount transferred (fee-on-transfer) are refused by measuring the balance delta of every
+///      deposit.
 interface ICollateralVault {
     /// @notice Emitted when margin was deposited.
     /// @param account The account credited.
@@ -60,8 +61,13 @@ interface ICollateralVault {
     ///         settlement token.
     /// @param yieldVault The vault.
     error CollateralVaultUnapprovedReserveVault(address yieldVault);
+    /// @notice Thrown when an owner selects the reserve vault its reserve is already in (nothing to move).
+    /// @param account The owner.
+    /// @param yieldVault The vault already selected (zero: plain tokens).
+    error CollateralVaultReserveVaultAlreadySelected(address account, address yieldVault);
 
-    /// @notice Thrown when an amount is zero.
+    /// @notice Thrown when an amount is zero, or when a deposit into an ERC-4626 reserve vault would
+    ///         mint zero shares (the amount is below the value of one share).
     error CollateralVaultZeroAmount();
     /// @notice Thrown when an address argument is zero.
     error CollateralVaultZeroAddress();
