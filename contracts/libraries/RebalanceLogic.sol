@@ -119,7 +119,10 @@ library RebalanceLogic {
             return (action, plan, false);
         }
         if (_isEmpty(plan)) {
-            capped = policy.allowDeleverage && snap.healthWad < policy.triggerHealthWad && _anyCapped(snap);
+            capped =
+                policy.allowDeleverage &&
+                snap.healthWad < policy.triggerHealthWad &&
+                _anyCapped(snap, _sizes(snap), new uint256[](snap.positions.length));
             return (action, plan, capped);
         }
         (bool ok, , Result memory r) = check(snap, plan);
@@ -167,7 +170,7 @@ library RebalanceLogic {
         bool exhausted = _exhausted(snap, plan, sim);
         if (r.healthAfterWad + ROUNDING_TOLERANCE < plan.targetHealthWad) {
             if (!exhausted) return (false, IMarginEngine.PlanError.Undershoot, r);
-            r.capped = _anyCapped(snap);
+            r.capped = _anyCapped(snap, sim.sizes, sim.closedNotional);
         }
         ok = true;
     }
@@ -360,8 +363,18 @@ library RebalanceLogic {
         uint256 n = snap.positions.length;
         MarginMath.PositionData[] memory after_ = new MarginMath.PositionData[](n);
         for (uint256 i; i < n; ++i) {
-            after_[i] = snap.positions[i];
-            after_[i].sizeWad = sizes[i];
+            MarginMath.PositionData memory p = snap.positions[i];
+            // A fresh struct: assigning `p` itself would alias the snapshot's position.
+            after_[i] = MarginMath.PositionData(
+                p.marketId,
+                sizes[i],
+                p.entryPriceWad,
+                p.priceWad,
+                p.imrWad,
+                p.mmrWad,
+                p.feeWad,
+                p.penaltyWad
+            );
         }
         return EngineLib.healthOf(marginTokens, after_, snap.scale);
     }
@@ -374,17 +387,37 @@ library RebalanceLogic {
         for (uint256 i; i < sim.sizes.length; ++i) {
             if (sim.sizes[i] == 0) continue;
             uint256 room = snap.deleverageRoomWad[i];
-            // Within one size unit's notional of the room counts as used up.
-            if (room == type(uint256).max || room - sim.closedNotional[i] > snap.positions[i].priceWad) return false;
+            // Within the notional of one size unit (1 wei) of the room counts as used up.
+            if (room == type(uint256).max || room - sim.closedNotional[i] > _unitNotional(snap.positions[i])) {
+                return false;
+            }
         }
         return true;
     }
 
-    function _anyCapped(AccountSnapshot memory snap) private pure returns (bool) {
-        for (uint256 i; i < snap.deleverageRoomWad.length; ++i) {
-            if (snap.positions[i].sizeWad != 0 && snap.deleverageRoomWad[i] < snap.positions[i].priceWad) return true;
+    /// @dev Whether a position still open (`sizes`) sits in a market whose room, less what the plan
+    ///      closes there, is used up.
+    function _anyCapped(
+        AccountSnapshot memory snap,
+        int256[] memory sizes,
+        uint256[] memory closedNotional
+    ) private pure returns (bool) {
+        for (uint256 i; i < sizes.length; ++i) {
+            if (sizes[i] == 0) continue;
+            uint256 room = snap.deleverageRoomWad[i];
+            if (room != type(uint256).max && room - closedNotional[i] <= _unitNotional(snap.positions[i])) return true;
         }
         return false;
+    }
+
+    function _sizes(AccountSnapshot memory snap) private pure returns (int256[] memory sizes) {
+        sizes = new int256[](snap.positions.length);
+        for (uint256 i; i < sizes.length; ++i) sizes[i] = snap.positions[i].sizeWad;
+    }
+
+    /// @dev Notional of one size unit (1 wei of base), rounded up.
+    function _unitNotional(MarginMath.PositionData memory p) private pure returns (uint256) {
+        return p.priceWad / ConstantsLib.WAD + 1;
     }
 
     function _isEmpty(Plan memory plan) private pure returns (bool) {
