@@ -16,6 +16,7 @@ export const DEFAULTS = {
     maxLiquidatorRewardTokens: parseUnits("5000", 6),
   },
   reserveFactorWad: parseEther("0.2"),
+  keeperRewardTokens: parseUnits("1", 6),
   heartbeat: 3_900, // Chainlink ETH/USD and BTC/USD publish at least hourly; 5 min of slack.
   maxDeviationWad: parseEther("0.2"),
   sequencerGracePeriod: 3_600,
@@ -135,5 +136,8 @@ export function deployCore(
     after: [btcFeedSet, ethListed],
   });
 
-  return { guardian, oracle, vault, pool, engine };
+  m.call(engine, "setKeeperReward", [m.getParameter("keeperRewardTokens", DEFAULTS.keeperRewardTokens)]);
+  const keeper = m.contract("RebalanceKeeper", [engine]);
+
+  return { guardian, oracle, vault, pool, engine, keeper };
 }

@@ -9,6 +9,7 @@ import {
   MockUSDC__factory,
   MockV3Aggregator__factory,
   PauseGuardian__factory,
+  RebalanceKeeper__factory,
 } from "../../typechain-types";
 
 export { ETH, BTC, DEFAULTS } from "../../ignition/modules/core";
@@ -46,6 +47,7 @@ export async function deployBallast() {
   const vault = CollateralVault__factory.connect(await at(deployed.vault), deployer);
   const pool = LiquidityPool__factory.connect(await at(deployed.pool), deployer);
   const engine = MarginEngine__factory.connect(await at(deployed.engine), deployer);
+  const keeperContract = RebalanceKeeper__factory.connect(await at(deployed.keeper), deployer);
 
   // Every trader and LP gets tokens and approves the vault and the pool.
   for (const s of [alice, bob, carol, lp, keeper, outsider]) {
@@ -72,6 +74,7 @@ export async function deployBallast() {
     vault,
     pool,
     engine,
+    keeperContract,
   };
 }
 
