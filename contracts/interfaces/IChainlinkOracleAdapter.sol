@@ -111,7 +111,7 @@ interface IChainlinkOracleAdapter {
     /// @param config The new configuration.
     event VolatilityConfigured(bytes32 indexed asset, VolatilityConfig config);
 
-    /// @notice Emitted when `update` folded a new return into the EWMA volatility.
+    /// @notice Emitted when `update` (or `acceptPrice`) folded a new return into the EWMA volatility.
     /// @param asset The asset key.
     /// @param volatilityWad The new annualised EWMA volatility (WAD).
     event VolatilityUpdated(bytes32 indexed asset, uint256 volatilityWad);
@@ -216,7 +216,8 @@ interface IChainlinkOracleAdapter {
     function update(bytes32 asset) external returns (uint256 priceWad, Status status);
 
     /// @notice Accepts the latest round of `asset` although it jumped beyond the deviation bound, and
-    ///         records it as the last good price. Guardian or admin.
+    ///         records it as the last good price, folding the return into the EWMA volatility like
+    ///         `update`. Guardian or admin.
     /// @param asset The asset key.
     function acceptPrice(bytes32 asset) external;
 

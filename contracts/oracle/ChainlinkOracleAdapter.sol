@@ -5,6 +5,8 @@ import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interf
 import {IChainlinkOracleAdapter} from "../interfaces/IChainlinkOracleAdapter.sol";
 import {IPauseGuardian} from "../interfaces/IPauseGuardian.sol";
 import {ConstantsLib} from "../libraries/ConstantsLib.sol";
+import {VolatilityMath} from "../libraries/VolatilityMath.sol";
+import {FixedPointMathLib} from "solady/src/utils/FixedPointMathLib.sol";
 
 /// @title ChainlinkOracleAdapter
 /// @notice Reads Chainlink AggregatorV3 feeds defensively and grades every price (see
@@ -25,8 +27,29 @@ import {ConstantsLib} from "../libraries/ConstantsLib.sol";
 ///      - replacing an asset's feed keeps its last good price (as deviation reference) but forgets the
 ///        recorded round id, which belongs to the old feed;
 ///      - answers of 2**128 or more (feed units) count as unreadable: no bound can admit them.
+///      Volatility (annualised, WAD; `YEAR = 365 days`):
+///      - EWMA of time-normalised squared log returns between consecutive last good prices. With
+///        `P₀, t₀` the previous and `P₁, t₁` the new last good price and `dt = t₁ − t₀ > 0`:
+///        `r = ln(P₁ / P₀)`, sample `s = r² · YEAR / dt`, weight `α = 1 − exp(−dt / ewmaWindow)`,
+///        `var ← var + α · (s − var)`, `σ = √var`. Before the first sample `var = initialVolatilityWad²`.
+///        A longer gap both shrinks the sample of a given return and gives it more weight, so the
+///        estimate does not depend on how often `update` is poked;
+///      - the sample is folded in whenever a new last good price is recorded: by `update` and also by
+///        `acceptPrice` (a jump the guardian accepted is a real move that the estimate must see;
+///        otherwise it would be skipped, because later returns start from the accepted price);
+///      - no sample when there is no previous last good price or `dt == 0`; `dt < 0` (a replacement
+///        feed whose round is older than the recorded one) is skipped the same way;
+///      - the arithmetic and its rounding (upward, so that it never understates risk) are in
+///        `VolatilityMath`;
+///      - the realised-volatility feed (annualised percent with the feed's decimals) is read with the
+///        same capped `staticcall` and gas guard as price feeds and used by `volatility` only when it
+///        is positive, below 2**128 feed units, complete, not in the future and within its heartbeat.
 ///      Storage: three slots per asset (feed parameters, bounds, last good price) and one for the
-///      sequencer feed; `price` reads each once.
+///      sequencer feed; `price` reads each once. An asset with a volatility configuration has two more:
+///      the EWMA state (window, volatility feed decimals, variance), the only one `update` reads and
+///      writes, and the rarely read volatility parameters (feed, heartbeat, initial volatility).
+///      Whether an asset has a volatility configuration is mirrored by a flag in its last-good-price
+///      slot, which `update` reads anyway: without a configuration `update` touches no extra slot.
 contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     /// @notice Shortest accepted heartbeat (seconds).
     uint256 public constant MIN_HEARTBEAT = 60;
@@ -40,6 +63,14 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     uint256 public constant MAX_GRACE_PERIOD = 1 days;
     /// @notice Gas given to each feed call.
     uint256 public constant FEED_GAS_LIMIT = 250_000;
+    /// @notice Largest accepted initial volatility (WAD, 1000%/year).
+    uint256 public constant MAX_INITIAL_VOLATILITY = 10e18;
+    /// @notice Shortest accepted EWMA window (seconds).
+    uint256 public constant MIN_EWMA_WINDOW = 60;
+    /// @notice Longest accepted EWMA window (seconds).
+    uint256 public constant MAX_EWMA_WINDOW = 30 days;
+    /// @notice Seconds per year used to annualise variance.
+    uint256 public constant YEAR = VolatilityMath.YEAR;
 
     /// @dev Bytes of the five words `latestRoundData` / `getRoundData` return.
     uint256 private constant ROUND_DATA_SIZE = 160;
@@ -47,6 +78,8 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     bytes32 private constant DEFAULT_ADMIN_ROLE = 0x00;
     /// @dev Sequencer uptime feed answer meaning "up".
     int256 private constant SEQUENCER_UP = 0;
+    /// @dev WAD per percent: a volatility feed answer of 1% (in whole feed units) is 0.01e18.
+    uint256 private constant WAD_PER_PERCENT = 1e16;
 
     /// @dev Feed parameters read on every `price` call (one slot). `heartbeat` fits 24 bits because
     ///      `MAX_HEARTBEAT < 2**24`; `maxDeviationWad` fits 64 bits because `MAX_DEVIATION < 2**64`.
@@ -64,17 +97,38 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     }
 
     /// @dev Last good price (one slot). `priceWad ≤ maxPriceWad ≤ 2**128 - 1`; `updatedAt ≤
-    ///      block.timestamp` fits 48 bits.
+    ///      block.timestamp` fits 40 bits (until the year 36812). `volatilityTracked` is set once by
+    ///      `setVolatilityConfig` and mirrors `VolatilityState.ewmaWindow != 0`; it lives here because
+    ///      `update` reads this slot anyway.
     struct LastGood {
         uint128 priceWad;
-        uint48 updatedAt;
+        uint40 updatedAt;
         uint80 roundId;
+        bool volatilityTracked;
     }
 
     /// @dev Sequencer uptime feed and grace period (one slot).
     struct SequencerConfig {
         address feed;
         uint32 gracePeriod;
+    }
+
+    /// @dev EWMA state, the only volatility slot `update` touches (one slot). `ewmaWindow == 0` means no
+    ///      volatility configuration. `varianceWadSq` is the annualised variance in 36 decimals (σ in WAD,
+    ///      squared), so `σ = √varianceWadSq` is exact for the initial volatility. It stays below 2**158:
+    ///      initially ≤ `MAX_INITIAL_VOLATILITY² = 1e38`; prices lie in `[1, 2**128)` wei, so `|r| <
+    ///      88.73e18` and a sample is below `88.73e18² · YEAR < 2.5e47`; each step is a convex combination.
+    struct VolatilityState {
+        uint32 ewmaWindow;
+        uint8 feedDecimals;
+        uint216 varianceWadSq;
+    }
+
+    /// @dev Volatility parameters that `update` does not need (one slot).
+    struct VolatilityParams {
+        address feed;
+        uint32 feedHeartbeat;
+        uint64 initialVolatilityWad;
     }
 
     /// @dev A feed round that passed the structural checks, and its evaluation.
@@ -93,6 +147,8 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     mapping(bytes32 asset => PriceBounds) private _bounds;
     mapping(bytes32 asset => LastGood) private _lastGood;
     SequencerConfig private _sequencer;
+    mapping(bytes32 asset => VolatilityState) private _volatilityState;
+    mapping(bytes32 asset => VolatilityParams) private _volatilityParams;
 
     /// @param guardian_ The `PauseGuardian` that holds the roles.
     constructor(address guardian_) {
@@ -145,29 +201,69 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
         emit SequencerFeedConfigured(feed, gracePeriod);
     }
 
+    /// @inheritdoc IChainlinkOracleAdapter
+    /// @dev Hard bounds: `0 < initialVolatilityWad ≤ MAX_INITIAL_VOLATILITY`, `MIN_EWMA_WINDOW ≤ ewmaWindow ≤
+    ///      MAX_EWMA_WINDOW` and, with a volatility feed, `MIN_HEARTBEAT ≤ volatilityFeedHeartbeat ≤
+    ///      MAX_HEARTBEAT` (else `ChainlinkOracleAdapterInvalidVolatilityConfig`). A volatility feed whose
+    ///      `decimals()` cannot be read or exceeds 18 reverts with `ChainlinkOracleAdapterUnsupportedFeed`,
+    ///      like `setFeed`. Without a volatility feed the heartbeat is stored as given and unused. Every call
+    ///      resets the EWMA to `initialVolatilityWad²`; the last good price is kept, so the next recorded
+    ///      price yields the first sample.
+    function setVolatilityConfig(bytes32 asset, VolatilityConfig calldata config) external {
+        _checkEitherRole(IPauseGuardian(guardian).RISK_ADMIN_ROLE());
+        _knownFeed(asset);
+        address feed = config.volatilityFeed;
+        if (
+            config.initialVolatilityWad == 0 ||
+            config.initialVolatilityWad > MAX_INITIAL_VOLATILITY ||
+            config.ewmaWindow < MIN_EWMA_WINDOW ||
+            config.ewmaWindow > MAX_EWMA_WINDOW ||
+            (feed != address(0) &&
+                (config.volatilityFeedHeartbeat < MIN_HEARTBEAT || config.volatilityFeedHeartbeat > MAX_HEARTBEAT))
+        ) revert ChainlinkOracleAdapterInvalidVolatilityConfig(config);
+        uint8 feedDecimals = feed == address(0) ? 0 : _readDecimals(feed);
+
+        uint256 initialVolatilityWad = config.initialVolatilityWad;
+        _volatilityState[asset] = VolatilityState({
+            ewmaWindow: config.ewmaWindow,
+            feedDecimals: feedDecimals,
+            varianceWadSq: uint216(initialVolatilityWad * initialVolatilityWad)
+        });
+        _volatilityParams[asset] = VolatilityParams({
+            feed: feed,
+            feedHeartbeat: config.volatilityFeedHeartbeat,
+            initialVolatilityWad: config.initialVolatilityWad
+        });
+        _lastGood[asset].volatilityTracked = true;
+        emit VolatilityConfigured(asset, config);
+    }
+
     // ---------------------------------------------------------------- price recording
 
     /// @inheritdoc IChainlinkOracleAdapter
     function update(bytes32 asset) external returns (uint256 priceWad, Status status) {
-        Quote memory quote = _quote(asset, _knownFeed(asset));
+        (Quote memory quote, LastGood memory last) = _quote(asset, _knownFeed(asset));
 
         if (quote.status == Status.Ok && quote.roundId > quote.recordedRoundId) {
-            _record(asset, quote);
+            _record(asset, quote, last.volatilityTracked);
             emit PriceUpdated(asset, quote.roundId, quote.priceWad, quote.updatedAt);
+            if (last.volatilityTracked) _foldReturn(asset, quote, last);
         }
         return (quote.priceWad, quote.status);
     }
 
     /// @inheritdoc IChainlinkOracleAdapter
     /// @dev Only a round held back by the deviation check (`Status.Deviation`) can be accepted, so the
-    ///      accepted price is inside the bounds, fresh and complete.
+    ///      accepted price is inside the bounds, fresh and complete. Like `update`, folds the return into
+    ///      the EWMA volatility.
     function acceptPrice(bytes32 asset) external {
         _checkEitherRole(IPauseGuardian(guardian).GUARDIAN_ROLE());
-        Quote memory quote = _quote(asset, _knownFeed(asset));
+        (Quote memory quote, LastGood memory last) = _quote(asset, _knownFeed(asset));
         if (quote.status != Status.Deviation) revert ChainlinkOracleAdapterNothingToAccept(asset, quote.status);
 
-        _record(asset, quote);
+        _record(asset, quote, last.volatilityTracked);
         emit PriceAccepted(asset, quote.roundId, quote.priceWad, msg.sender);
+        if (last.volatilityTracked) _foldReturn(asset, quote, last);
     }
 
     // ---------------------------------------------------------------- views
@@ -177,7 +273,7 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     function price(bytes32 asset) external view returns (uint256 priceWad, Status status) {
         FeedParams memory params = _feedParams[asset];
         if (params.feed == address(0)) return (0, Status.Invalid);
-        Quote memory quote = _quote(asset, params);
+        (Quote memory quote, ) = _quote(asset, params);
         return (quote.priceWad, quote.status);
     }
 
@@ -208,25 +304,57 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
         return (sequencer.feed, sequencer.gracePeriod);
     }
 
+    /// @inheritdoc IChainlinkOracleAdapter
+    /// @dev Feed: `σ = answer · 1e16 / 10**decimals` (answer in percent), rounded up. EWMA: `σ = √var`,
+    ///      rounded up. Reverts only with `ChainlinkOracleAdapterInsufficientGas`, when the caller starved
+    ///      the volatility feed call.
+    function volatility(bytes32 asset) external view returns (uint256 volatilityWad, VolatilitySource source) {
+        VolatilityState memory state = _volatilityState[asset];
+        if (state.ewmaWindow == 0) return (0, VolatilitySource.None);
+
+        VolatilityParams memory params = _volatilityParams[asset];
+        if (params.feed != address(0)) {
+            volatilityWad = _feedVolatilityWad(params, state.feedDecimals);
+            if (volatilityWad != 0) return (volatilityWad, VolatilitySource.Feed);
+        }
+        return (VolatilityMath.volatilityWad(state.varianceWadSq), VolatilitySource.Ewma);
+    }
+
+    /// @inheritdoc IChainlinkOracleAdapter
+    function volatilityConfig(bytes32 asset) external view returns (VolatilityConfig memory) {
+        VolatilityParams memory params = _volatilityParams[asset];
+        return
+            VolatilityConfig({
+                initialVolatilityWad: params.initialVolatilityWad,
+                ewmaWindow: _volatilityState[asset].ewmaWindow,
+                volatilityFeed: params.feed,
+                volatilityFeedHeartbeat: params.feedHeartbeat
+            });
+    }
+
     // ---------------------------------------------------------------- evaluation
 
-    /// @dev Reads the latest round of a configured asset and grades it in the documented order.
-    function _quote(bytes32 asset, FeedParams memory params) private view returns (Quote memory quote) {
+    /// @dev Reads the latest round of a configured asset and grades it in the documented order; also
+    ///      returns the recorded last good price it was compared with.
+    function _quote(
+        bytes32 asset,
+        FeedParams memory params
+    ) private view returns (Quote memory quote, LastGood memory last) {
         Status sequencerStatus = _sequencerStatus();
-        LastGood memory last = _lastGood[asset];
+        last = _lastGood[asset];
         quote.recordedRoundId = last.roundId;
 
         (bool read, uint256 roundId, int256 answer, , uint256 updatedAt) = _readRound(params.feed, true, 0);
         if (!read || answer <= 0 || uint256(answer) > type(uint128).max) {
             quote.priceWad = last.priceWad;
             quote.status = sequencerStatus == Status.Ok ? Status.Invalid : sequencerStatus;
-            return quote;
+            return (quote, last);
         }
         uint256 scale = _scale(params.decimals);
         quote.priceWad = uint256(answer) * scale;
         if (sequencerStatus != Status.Ok) {
             quote.status = sequencerStatus;
-            return quote;
+            return (quote, last);
         }
 
         PriceBounds memory bounds = _bounds[asset];
@@ -238,15 +366,15 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
             quote.priceWad > bounds.maxPriceWad
         ) {
             quote.status = Status.Invalid;
-            return quote;
+            return (quote, last);
         }
         quote.roundId = uint80(roundId);
         quote.updatedAt = updatedAt;
         if (block.timestamp - updatedAt > params.heartbeat) {
             quote.status = Status.Stale;
-            return quote;
+            return (quote, last);
         }
-        if (quote.roundId == last.roundId) return quote; // recorded or accepted: Ok
+        if (quote.roundId == last.roundId) return (quote, last); // recorded or accepted: Ok
 
         uint256 referenceWad = _previousRoundWad(params.feed, roundId, scale, bounds);
         if (referenceWad == 0) referenceWad = last.priceWad;
@@ -291,6 +419,42 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
         if (referenceWad == 0) return false;
         uint256 diffWad = priceWad > referenceWad ? priceWad - referenceWad : referenceWad - priceWad;
         return diffWad * ConstantsLib.WAD > maxDeviationWad * referenceWad;
+    }
+
+    // ---------------------------------------------------------------- volatility
+
+    /// @dev Folds the return from the previous last good price `last` to the newly recorded `quote` into the
+    ///      EWMA of an asset with a volatility configuration; no sample without a previous price or unless
+    ///      `dt > 0`.
+    function _foldReturn(bytes32 asset, Quote memory quote, LastGood memory last) private {
+        if (last.priceWad == 0 || quote.updatedAt <= last.updatedAt) return;
+        VolatilityState memory state = _volatilityState[asset];
+        uint256 varianceWadSq = VolatilityMath.ewmaStep(
+            state.varianceWadSq,
+            last.priceWad,
+            quote.priceWad,
+            quote.updatedAt - last.updatedAt,
+            state.ewmaWindow
+        );
+
+        // Lossless: see `VolatilityState`.
+        _volatilityState[asset] = VolatilityState({
+            ewmaWindow: state.ewmaWindow,
+            feedDecimals: state.feedDecimals,
+            varianceWadSq: uint216(varianceWadSq)
+        });
+        emit VolatilityUpdated(asset, VolatilityMath.volatilityWad(varianceWadSq));
+    }
+
+    /// @dev The volatility feed's latest answer in WAD, or 0 when it may not be used (unreadable,
+    ///      ≤ 0, 2**128 feed units or more, incomplete, in the future, or older than its heartbeat).
+    function _feedVolatilityWad(VolatilityParams memory params, uint8 feedDecimals) private view returns (uint256) {
+        (bool read, , int256 answer, , uint256 updatedAt) = _readRound(params.feed, true, 0);
+        if (!read || answer <= 0 || uint256(answer) > type(uint128).max) return 0;
+        if (updatedAt == 0 || updatedAt > block.timestamp || block.timestamp - updatedAt > params.feedHeartbeat) {
+            return 0;
+        }
+        return FixedPointMathLib.mulDivUp(uint256(answer), WAD_PER_PERCENT, 10 ** feedDecimals);
     }
 
     /// @dev Factor from feed units to WAD; exact because `decimals ≤ 18` is enforced by `setFeed`.
@@ -361,11 +525,13 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
 
     // ---------------------------------------------------------------- storage helpers
 
-    function _record(bytes32 asset, Quote memory quote) private {
+    /// @dev Records `quote` as the last good price, keeping the volatility flag.
+    function _record(bytes32 asset, Quote memory quote, bool volatilityTracked) private {
         _lastGood[asset] = LastGood({
             priceWad: uint128(quote.priceWad),
-            updatedAt: uint48(quote.updatedAt),
-            roundId: quote.roundId
+            updatedAt: uint40(quote.updatedAt),
+            roundId: quote.roundId,
+            volatilityTracked: volatilityTracked
         });
     }
 
@@ -426,20 +592,5 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
         if (!acl.hasRole(role, msg.sender) && !acl.hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
             revert ChainlinkOracleAdapterUnauthorized(msg.sender, role);
         }
-    }
-
-    // Interim: implemented with the volatility estimate.
-    error ChainlinkOracleAdapterNotImplemented();
-
-    function setVolatilityConfig(bytes32, VolatilityConfig calldata) external pure {
-        revert ChainlinkOracleAdapterNotImplemented();
-    }
-
-    function volatility(bytes32) external pure returns (uint256, VolatilitySource) {
-        return (0, VolatilitySource.None);
-    }
-
-    function volatilityConfig(bytes32) external pure returns (VolatilityConfig memory c) {
-        return c;
     }
 }

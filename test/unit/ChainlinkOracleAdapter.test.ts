@@ -1,11 +1,20 @@
 import { expect } from "chai";
-import { ethers } from "hardhat";
+import { ethers, network } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 
 import type { ChainlinkOracleAdapter, MockV3Aggregator, PauseGuardian } from "../../typechain-types";
+import {
+  ewmaVolatilityPath,
+  relativeError,
+  varianceSample,
+  YEAR_SECONDS,
+  type Observation,
+} from "../helpers/volatility";
 
 /** Mirrors `IChainlinkOracleAdapter.Status`. */
 const Status = { Ok: 0n, Stale: 1n, Invalid: 2n, Deviation: 3n, SequencerDown: 4n, GracePeriod: 5n } as const;
+/** Mirrors `IChainlinkOracleAdapter.VolatilitySource`. */
+const VolatilitySource = { None: 0n, Ewma: 1n, Feed: 2n } as const;
 
 const ETH = ethers.encodeBytes32String("ETH");
 const BTC = ethers.encodeBytes32String("BTC");
@@ -21,6 +30,10 @@ const MAX_DEVIATION = ethers.parseEther("0.1"); // 10%
 const GRACE_PERIOD = 3600;
 const UINT128_MAX = 2n ** 128n - 1n;
 const FEED_GAS_LIMIT = 250_000n;
+const DAY = 24 * 3600;
+const MAX_HEARTBEAT = 2 * DAY;
+const MAX_INITIAL_VOLATILITY = ethers.parseEther("10"); // 1000%/year
+const MAX_EWMA_WINDOW = 30 * DAY;
 
 /** A Chainlink USD answer (8 decimals) from a decimal string. */
 const usd8 = (value: string) => ethers.parseUnits(value, 8);
@@ -742,6 +755,505 @@ describe("ChainlinkOracleAdapter", function () {
       await expect(adapter.connect(guardianSigner).acceptPrice(UNKNOWN))
         .to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterUnknownAsset")
         .withArgs(UNKNOWN);
+    });
+  });
+
+  describe("volatility", function () {
+    type VolatilityConfig = {
+      initialVolatilityWad: bigint;
+      ewmaWindow: number;
+      volatilityFeed: string;
+      volatilityFeedHeartbeat: number;
+    };
+
+    /** 80%/year, one-day window, no volatility feed, with `overrides`. */
+    const volConfig = (overrides: Partial<VolatilityConfig> = {}): VolatilityConfig => ({
+      initialVolatilityWad: wad("0.8"),
+      ewmaWindow: DAY,
+      volatilityFeed: ethers.ZeroAddress,
+      volatilityFeedHeartbeat: 0,
+      ...overrides,
+    });
+    /** The config as the tuple events, errors and `volatilityConfig` return. */
+    const asTuple = (config: VolatilityConfig) => [
+      config.initialVolatilityWad,
+      BigInt(config.ewmaWindow),
+      config.volatilityFeed,
+      BigInt(config.volatilityFeedHeartbeat),
+    ];
+    /** A WAD value as a double. */
+    const toNumber = (valueWad: bigint) => Number(valueWad) / 1e18;
+
+    /** ETH recorded at 2,000 with the default volatility configuration (set by the risk admin). */
+    async function volatilityFixture() {
+      const base = await recordedFixture();
+      await base.adapter.connect(base.riskAdmin).setVolatilityConfig(ETH, volConfig());
+      return base;
+    }
+
+    /** As above, with a fresh realised-volatility feed (8 decimals, 65.5%) and a one-hour heartbeat. */
+    async function volatilityFeedFixture() {
+      const base = await recordedFixture();
+      const volFeed: MockV3Aggregator = await ethers.deployContract("MockV3Aggregator", [8, 6_550_000_000n]);
+      const config = volConfig({
+        volatilityFeed: await volFeed.getAddress(),
+        volatilityFeedHeartbeat: HEARTBEAT,
+      });
+      await base.adapter.setVolatilityConfig(ETH, config);
+      return { ...base, volFeed, config };
+    }
+
+    async function expectVolatility(
+      adapter: ChainlinkOracleAdapter,
+      asset: string,
+      volatilityWad: bigint,
+      source: bigint,
+    ) {
+      const [actualVolatility, actualSource] = await adapter.volatility(asset);
+      expect(actualSource, "source").to.equal(source);
+      expect(actualVolatility, "volatilityWad").to.equal(volatilityWad);
+    }
+
+    /** The recorded last good price of ETH as a reference observation. */
+    async function lastObservation(adapter: ChainlinkOracleAdapter): Promise<Observation> {
+      const [priceWad, updatedAt] = await adapter.lastGoodPrice(ETH);
+      return { price: toNumber(priceWad), updatedAt: Number(updatedAt) };
+    }
+
+    /** Publishes `price` (decimal string) in a new ETH round updated at exactly `updatedAt`. */
+    async function publishAt(feed: MockV3Aggregator, price: string, updatedAt: number): Promise<Observation> {
+      await time.setNextBlockTimestamp(updatedAt);
+      await feed.updateAnswer(usd8(price));
+      return { price: Number(price), updatedAt };
+    }
+
+    /** SLOAD and SSTORE executed by a transaction's top-level frame. */
+    async function storageOps(txHash: string) {
+      const trace = (await network.provider.send("debug_traceTransaction", [
+        txHash,
+        { disableStack: true, disableMemory: true, disableStorage: true },
+      ])) as { structLogs: { op: string; depth: number }[] };
+      const top = trace.structLogs.filter((log) => log.depth === 1);
+      return {
+        sload: top.filter((log) => log.op === "SLOAD").length,
+        sstore: top.filter((log) => log.op === "SSTORE").length,
+      };
+    }
+
+    describe("configuration", function () {
+      it("lets the risk admin and the admin configure, emits VolatilityConfigured, stores the config", async function () {
+        const { adapter, riskAdmin, admin } = await loadFixture(recordedFixture);
+        const volFeed = await ethers.deployContract("MockV3Aggregator", [8, 6_550_000_000n]);
+        const configs = [
+          volConfig(),
+          volConfig({
+            initialVolatilityWad: wad("0.65"),
+            ewmaWindow: 7 * DAY,
+            volatilityFeed: await volFeed.getAddress(),
+            volatilityFeedHeartbeat: 2 * HEARTBEAT,
+          }),
+        ];
+        for (const [signer, config] of [
+          [riskAdmin, configs[0]],
+          [admin, configs[1]],
+        ] as const) {
+          await expect(adapter.connect(signer).setVolatilityConfig(ETH, config))
+            .to.emit(adapter, "VolatilityConfigured")
+            .withArgs(ETH, asTuple(config));
+          expect(await adapter.volatilityConfig(ETH)).to.deep.equal(asTuple(config));
+        }
+      });
+
+      it("accepts the extreme hard bounds", async function () {
+        const { adapter, ethFeed } = await loadFixture(recordedFixture);
+        const feed = await ethFeed.getAddress();
+        expect(await adapter.MAX_INITIAL_VOLATILITY()).to.equal(MAX_INITIAL_VOLATILITY);
+        expect(await adapter.MIN_EWMA_WINDOW()).to.equal(60n);
+        expect(await adapter.MAX_EWMA_WINDOW()).to.equal(BigInt(MAX_EWMA_WINDOW));
+        expect(await adapter.YEAR()).to.equal(BigInt(YEAR_SECONDS));
+        const cases = [
+          volConfig({
+            initialVolatilityWad: 1n,
+            ewmaWindow: 60,
+            volatilityFeed: feed,
+            volatilityFeedHeartbeat: 60,
+          }),
+          volConfig({
+            initialVolatilityWad: MAX_INITIAL_VOLATILITY,
+            ewmaWindow: MAX_EWMA_WINDOW,
+            volatilityFeed: feed,
+            volatilityFeedHeartbeat: MAX_HEARTBEAT,
+          }),
+        ];
+        for (const config of cases) {
+          await expect(adapter.setVolatilityConfig(ETH, config))
+            .to.emit(adapter, "VolatilityConfigured")
+            .withArgs(ETH, asTuple(config));
+          expect(await adapter.volatilityConfig(ETH)).to.deep.equal(asTuple(config));
+          // Without the feed, the initial volatility comes back exactly, also at the extremes.
+          await adapter.setVolatilityConfig(ETH, { ...config, volatilityFeed: ethers.ZeroAddress });
+          await expectVolatility(adapter, ETH, config.initialVolatilityWad, VolatilitySource.Ewma);
+        }
+      });
+
+      it("rejects callers without the risk admin or admin role", async function () {
+        const { adapter, guardianSigner, stranger } = await loadFixture(recordedFixture);
+        for (const signer of [guardianSigner, stranger]) {
+          await expect(adapter.connect(signer).setVolatilityConfig(ETH, volConfig()))
+            .to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterUnauthorized")
+            .withArgs(signer.address, RISK_ADMIN_ROLE);
+        }
+      });
+
+      it("rejects an asset without feed", async function () {
+        const { adapter, riskAdmin } = await loadFixture(recordedFixture);
+        await expect(adapter.connect(riskAdmin).setVolatilityConfig(UNKNOWN, volConfig()))
+          .to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterUnknownAsset")
+          .withArgs(UNKNOWN);
+      });
+
+      it("rejects a configuration outside the hard bounds", async function () {
+        const { adapter, riskAdmin, ethFeed } = await loadFixture(recordedFixture);
+        const feed = await ethFeed.getAddress();
+        const cases = [
+          volConfig({ initialVolatilityWad: 0n }),
+          volConfig({ initialVolatilityWad: MAX_INITIAL_VOLATILITY + 1n }),
+          volConfig({ ewmaWindow: 0 }),
+          volConfig({ ewmaWindow: 59 }),
+          volConfig({ ewmaWindow: MAX_EWMA_WINDOW + 1 }),
+          volConfig({ volatilityFeed: feed, volatilityFeedHeartbeat: 0 }),
+          volConfig({ volatilityFeed: feed, volatilityFeedHeartbeat: 59 }),
+          volConfig({ volatilityFeed: feed, volatilityFeedHeartbeat: MAX_HEARTBEAT + 1 }),
+        ];
+        for (const config of cases) {
+          await expect(adapter.connect(riskAdmin).setVolatilityConfig(ETH, config))
+            .to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterInvalidVolatilityConfig")
+            .withArgs(asTuple(config));
+        }
+      });
+
+      it("rejects a volatility feed with more than 18 decimals or unreadable decimals", async function () {
+        const { adapter, guardian, stranger } = await loadFixture(recordedFixture);
+        const tooPrecise = await ethers.deployContract("MockV3Aggregator", [19, 1n]);
+        for (const feed of [await tooPrecise.getAddress(), stranger.address, await guardian.getAddress()]) {
+          await expect(
+            adapter.setVolatilityConfig(
+              ETH,
+              volConfig({ volatilityFeed: feed, volatilityFeedHeartbeat: HEARTBEAT }),
+            ),
+          )
+            .to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterUnsupportedFeed")
+            .withArgs(feed);
+        }
+      });
+
+      it("reconfiguring resets the EWMA to the new initial volatility", async function () {
+        const { adapter, ethFeed, riskAdmin } = await loadFixture(volatilityFixture);
+        const start = await lastObservation(adapter);
+        await publishAt(ethFeed, "2100", start.updatedAt + 600);
+        await adapter.update(ETH);
+        const [moved] = await adapter.volatility(ETH);
+        expect(moved).to.not.equal(wad("0.8"));
+
+        const config = volConfig({ initialVolatilityWad: wad("0.5"), ewmaWindow: 2 * HEARTBEAT });
+        await expect(adapter.connect(riskAdmin).setVolatilityConfig(ETH, config))
+          .to.emit(adapter, "VolatilityConfigured")
+          .withArgs(ETH, asTuple(config));
+        await expectVolatility(adapter, ETH, wad("0.5"), VolatilitySource.Ewma);
+
+        // The next sample starts from the last good price recorded before the reset.
+        const previous = await lastObservation(adapter);
+        const next = await publishAt(ethFeed, "2050", previous.updatedAt + 900);
+        await adapter.update(ETH);
+        const [expected] = ewmaVolatilityPath(0.5, config.ewmaWindow, [previous, next]);
+        const [volatilityWad] = await adapter.volatility(ETH);
+        expect(relativeError(toNumber(volatilityWad), expected)).to.be.lessThan(1e-9);
+      });
+    });
+
+    describe("EWMA", function () {
+      it("without a configuration: (0, None), and update folds nothing and touches no extra storage", async function () {
+        const { adapter, ethFeed } = await loadFixture(recordedFixture);
+        await expectVolatility(adapter, ETH, 0n, VolatilitySource.None);
+        await expectVolatility(adapter, UNKNOWN, 0n, VolatilitySource.None);
+        expect(await adapter.volatilityConfig(ETH)).to.deep.equal([0n, 0n, ethers.ZeroAddress, 0n]);
+
+        await ethFeed.updateAnswer(usd8("2010"));
+        const tx = await adapter.update(ETH);
+        await expect(tx).to.emit(adapter, "PriceUpdated");
+        await expect(tx).not.to.emit(adapter, "VolatilityUpdated");
+        await expectVolatility(adapter, ETH, 0n, VolatilitySource.None);
+        // The same storage accesses as before volatility existed: 5 SLOAD, 1 SSTORE (the last good price).
+        expect(await storageOps(tx.hash)).to.deep.equal({ sload: 5, sstore: 1 });
+      });
+
+      it("reports the initial volatility, exactly, until the first return", async function () {
+        const { adapter, ethFeed, riskAdmin } = await loadFixture(deployFixture); // no last good price yet
+        const initial = 123_456_789_123_456_789n;
+        await adapter
+          .connect(riskAdmin)
+          .setVolatilityConfig(ETH, volConfig({ initialVolatilityWad: initial }));
+        await expectVolatility(adapter, ETH, initial, VolatilitySource.Ewma);
+
+        // The first recorded price has no predecessor: no sample.
+        const tx = adapter.update(ETH);
+        await expect(tx).to.emit(adapter, "PriceUpdated");
+        await expect(tx).not.to.emit(adapter, "VolatilityUpdated");
+        await expectVolatility(adapter, ETH, initial, VolatilitySource.Ewma);
+
+        // Nothing new to record: no sample either.
+        await expect(adapter.update(ETH)).not.to.emit(adapter, "VolatilityUpdated");
+
+        // The second one is the first sample.
+        const { updatedAt } = await ethFeed.latestRoundData();
+        await publishAt(ethFeed, "2010", Number(updatedAt) + 300);
+        await expect(adapter.update(ETH)).to.emit(adapter, "VolatilityUpdated");
+      });
+
+      it("matches a double-precision reference of the recurrence over real feed rounds", async function () {
+        let maxError = 0;
+        // A one-day window (weights up to 3%) and a ten-minute one (weights from 0.3% to 99%).
+        for (const window of [DAY, 600]) {
+          const { adapter, ethFeed, riskAdmin } = await loadFixture(recordedFixture);
+          await adapter.connect(riskAdmin).setVolatilityConfig(ETH, volConfig({ ewmaWindow: window }));
+          const observations = [await lastObservation(adapter)];
+          // Deterministic pseudo-random path: moves within ±3%, gaps of 2 s to 50 min.
+          let seed = 20240601;
+          const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+          let price = observations[0].price;
+          let updatedAt = observations[0].updatedAt;
+          for (let i = 0; i < 30; i++) {
+            price *= 1 + (random() - 0.5) * 0.06;
+            updatedAt += 2 + Math.floor(random() * 3000);
+            observations.push(await publishAt(ethFeed, price.toFixed(8), updatedAt));
+            const tx = await adapter.update(ETH);
+
+            const expected = ewmaVolatilityPath(0.8, window, observations).at(-1)!;
+            const [volatilityWad, source] = await adapter.volatility(ETH);
+            expect(source).to.equal(VolatilitySource.Ewma);
+            await expect(tx).to.emit(adapter, "VolatilityUpdated").withArgs(ETH, volatilityWad);
+            const error = relativeError(toNumber(volatilityWad), expected);
+            expect(error, `window ${window}, round ${i}`).to.be.lessThan(1e-6);
+            maxError = Math.max(maxError, error);
+          }
+        }
+        console.log(
+          `      EWMA vs double-precision reference, 2 x 30 rounds: max relative error ${maxError.toExponential(2)}`,
+        );
+      });
+
+      it("normalises by time: the same log return over a longer gap is a proportionally smaller sample", async function () {
+        // With the shortest window (60 s), gaps above 41.5 windows give weight exactly 1: σ² is the sample.
+        const variances: number[] = [];
+        for (const dt of [2500, 3500]) {
+          const { adapter, ethFeed, riskAdmin } = await loadFixture(recordedFixture);
+          await adapter.connect(riskAdmin).setVolatilityConfig(ETH, volConfig({ ewmaWindow: 60 }));
+          const start = await lastObservation(adapter);
+          await publishAt(ethFeed, "2100", start.updatedAt + dt);
+          await adapter.update(ETH);
+          const [volatilityWad] = await adapter.volatility(ETH);
+          const variance = toNumber(volatilityWad) ** 2;
+          expect(relativeError(variance, varianceSample(2000, 2100, dt))).to.be.lessThan(1e-9);
+          variances.push(variance);
+        }
+        expect(variances[1]).to.be.lessThan(variances[0]);
+        expect(relativeError(variances[1] * 3500, variances[0] * 2500)).to.be.lessThan(1e-9);
+      });
+
+      it("converges to the volatility of a constant-volatility path", async function () {
+        const { adapter, ethFeed, riskAdmin } = await loadFixture(recordedFixture);
+        const target = 0.8;
+        const dt = 600;
+        await adapter
+          .connect(riskAdmin)
+          .setVolatilityConfig(ETH, volConfig({ initialVolatilityWad: wad("0.2"), ewmaWindow: HEARTBEAT }));
+        // Alternating log returns of ±σ·√(dt / year): every sample is σ².
+        const step = target * Math.sqrt(dt / YEAR_SECONDS);
+        let { price, updatedAt } = await lastObservation(adapter);
+        let previousGap = Infinity;
+        for (let i = 0; i < 40; i++) {
+          price *= Math.exp(i % 2 === 0 ? step : -step);
+          updatedAt += dt;
+          await publishAt(ethFeed, price.toFixed(8), updatedAt);
+          await adapter.update(ETH);
+          const [volatilityWad] = await adapter.volatility(ETH);
+          const gap = Math.abs(toNumber(volatilityWad) - target);
+          expect(gap, `round ${i}`).to.be.lessThan(previousGap);
+          previousGap = gap;
+        }
+        // 40 gaps of a sixth of the window leave (e^(-1/6))^40 ≈ 0.13% of the initial variance gap.
+        expect(previousGap / target).to.be.lessThan(1e-3);
+      });
+
+      it("skips a new round with the timestamp of the recorded one, but records its price", async function () {
+        const { adapter, ethFeed } = await loadFixture(volatilityFixture);
+        const start = await lastObservation(adapter);
+        await ethFeed.updateRoundData(2, usd8("2010"), start.updatedAt, start.updatedAt);
+        const tx = adapter.update(ETH);
+        await expect(tx).to.emit(adapter, "PriceUpdated").withArgs(ETH, 2, wad("2010"), start.updatedAt);
+        await expect(tx).not.to.emit(adapter, "VolatilityUpdated");
+        await expectVolatility(adapter, ETH, wad("0.8"), VolatilitySource.Ewma);
+
+        // The next return is measured from the price recorded without a sample.
+        const next = await publishAt(ethFeed, "2030", start.updatedAt + 600);
+        await adapter.update(ETH);
+        const [expected] = ewmaVolatilityPath(0.8, DAY, [{ price: 2010, updatedAt: start.updatedAt }, next]);
+        const [volatilityWad] = await adapter.volatility(ETH);
+        expect(relativeError(toNumber(volatilityWad), expected)).to.be.lessThan(1e-9);
+      });
+
+      it("folds a jump accepted by the guardian", async function () {
+        const { adapter, ethFeed, guardianSigner } = await loadFixture(volatilityFixture);
+        const start = await lastObservation(adapter);
+        const jump = await publishAt(ethFeed, "2500", start.updatedAt + 600); // +25%: Deviation
+        await expect(adapter.update(ETH)).not.to.emit(adapter, "VolatilityUpdated");
+
+        const tx = await adapter.connect(guardianSigner).acceptPrice(ETH);
+        await expect(tx).to.emit(adapter, "PriceAccepted");
+        const [volatilityWad] = await adapter.volatility(ETH);
+        await expect(tx).to.emit(adapter, "VolatilityUpdated").withArgs(ETH, volatilityWad);
+        const [expected] = ewmaVolatilityPath(0.8, DAY, [start, jump]);
+        expect(relativeError(toNumber(volatilityWad), expected)).to.be.lessThan(1e-9);
+      });
+
+      it("keeps the configuration and the EWMA when the price feed is replaced", async function () {
+        const { adapter } = await loadFixture(volatilityFixture);
+        const start = await lastObservation(adapter);
+        const newFeed: MockV3Aggregator = await ethers.deployContract("MockV3Aggregator", [8, usd8("2000")]);
+        await adapter.setFeed(
+          ETH,
+          await newFeed.getAddress(),
+          HEARTBEAT,
+          MIN_PRICE,
+          MAX_PRICE,
+          MAX_DEVIATION,
+        );
+        const next = await publishAt(newFeed, "1980", start.updatedAt + 1200);
+        await expect(adapter.update(ETH)).to.emit(adapter, "VolatilityUpdated");
+        const [expected] = ewmaVolatilityPath(0.8, DAY, [start, next]);
+        const [volatilityWad] = await adapter.volatility(ETH);
+        expect(relativeError(toNumber(volatilityWad), expected)).to.be.lessThan(1e-9);
+      });
+
+      it("reports the gas of update() with and without volatility", async function () {
+        const measure = async (fixture: typeof recordedFixture) => {
+          const { adapter, ethFeed } = await loadFixture(fixture);
+          await ethFeed.updateAnswer(usd8("2010"));
+          const tx = await adapter.update(ETH);
+          const receipt = await tx.wait();
+          return { gas: receipt!.gasUsed, ops: await storageOps(tx.hash) };
+        };
+        const without = await measure(recordedFixture);
+        const withVolatility = await measure(volatilityFixture);
+        console.log(`      update() new round, no volatility config: ${without.gas} gas (tx)`);
+        console.log(`      update() new round, EWMA sample:          ${withVolatility.gas} gas (tx)`);
+        // The EWMA adds exactly one slot write (its own slot) and stays well under 12k gas.
+        expect(withVolatility.ops.sstore).to.equal(without.ops.sstore + 1);
+        expect(withVolatility.gas - without.gas).to.be.lessThan(12_000n);
+      });
+    });
+
+    describe("volatility feed", function () {
+      it("uses a fresh feed, exactly, for 8, 18 and 0 decimals", async function () {
+        const { adapter, riskAdmin } = await loadFixture(recordedFixture);
+        const cases: [number, bigint, bigint][] = [
+          [8, 6_550_000_000n, wad("0.655")],
+          [18, wad("65.5"), wad("0.655")],
+          [18, 1n, 1n], // 1e-18 percent rounds up to 1e-18 WAD
+          [0, 80n, wad("0.8")],
+        ];
+        for (const [decimals, answer, expected] of cases) {
+          const volFeed = await ethers.deployContract("MockV3Aggregator", [decimals, answer]);
+          await adapter
+            .connect(riskAdmin)
+            .setVolatilityConfig(
+              ETH,
+              volConfig({ volatilityFeed: await volFeed.getAddress(), volatilityFeedHeartbeat: HEARTBEAT }),
+            );
+          await expectVolatility(adapter, ETH, expected, VolatilitySource.Feed);
+        }
+      });
+
+      it("uses the feed up to exactly its heartbeat, then the EWMA", async function () {
+        const { adapter, volFeed } = await loadFixture(volatilityFeedFixture);
+        const { updatedAt } = await volFeed.latestRoundData();
+        await time.increaseTo(Number(updatedAt) + HEARTBEAT);
+        await expectVolatility(adapter, ETH, wad("0.655"), VolatilitySource.Feed);
+        await time.increaseTo(Number(updatedAt) + HEARTBEAT + 1);
+        await expectVolatility(adapter, ETH, wad("0.8"), VolatilitySource.Ewma);
+        await volFeed.updateAnswer(7_000_000_000n);
+        await expectVolatility(adapter, ETH, wad("0.7"), VolatilitySource.Feed);
+      });
+
+      it("falls back to the EWMA for a zero or negative answer", async function () {
+        const { adapter, volFeed } = await loadFixture(volatilityFeedFixture);
+        for (const answer of [0n, -1n, -6_550_000_000n]) {
+          await volFeed.updateAnswer(answer);
+          await expectVolatility(adapter, ETH, wad("0.8"), VolatilitySource.Ewma);
+        }
+      });
+
+      it("falls back to the EWMA for an incomplete round, a round in the future or an oversized answer", async function () {
+        const { adapter, volFeed } = await loadFixture(volatilityFeedFixture);
+        const now = await time.latest();
+        const rounds: [bigint, number][] = [
+          [6_550_000_000n, 0],
+          [6_550_000_000n, now + 1000],
+          [2n ** 128n, now],
+        ];
+        for (const [answer, updatedAt] of rounds) {
+          await volFeed.updateRoundData(2, answer, updatedAt, updatedAt);
+          await expectVolatility(adapter, ETH, wad("0.8"), VolatilitySource.Ewma);
+        }
+      });
+
+      it("falls back to the EWMA, without reverting, for a reverting, gas-burning or malformed feed", async function () {
+        const { adapter, riskAdmin } = await loadFixture(volatilityFixture);
+        for (const name of ["RevertingFeed", "GasBurningFeed", "MalformedFeed"]) {
+          const volFeed = await ethers.deployContract(name);
+          await adapter
+            .connect(riskAdmin)
+            .setVolatilityConfig(
+              ETH,
+              volConfig({ volatilityFeed: await volFeed.getAddress(), volatilityFeedHeartbeat: HEARTBEAT }),
+            );
+          await expectVolatility(adapter, ETH, wad("0.8"), VolatilitySource.Ewma);
+        }
+      });
+
+      it("reverts only when the caller starves the volatility feed call", async function () {
+        const { adapter, riskAdmin } = await loadFixture(volatilityFixture);
+        const volFeed = await ethers.deployContract("GasBurningFeed");
+        await adapter
+          .connect(riskAdmin)
+          .setVolatilityConfig(
+            ETH,
+            volConfig({ volatilityFeed: await volFeed.getAddress(), volatilityFeedHeartbeat: HEARTBEAT }),
+          );
+        await expect(adapter.volatility.staticCall(ETH, { gasLimit: 200_000 })).to.be.revertedWithCustomError(
+          adapter,
+          "ChainlinkOracleAdapterInsufficientGas",
+        );
+        expect(await adapter.volatility.staticCall(ETH, { gasLimit: 400_000 })).to.deep.equal([
+          wad("0.8"),
+          VolatilitySource.Ewma,
+        ]);
+      });
+
+      it("keeps the EWMA running underneath the feed", async function () {
+        const { adapter, ethFeed, volFeed } = await loadFixture(volatilityFeedFixture);
+        const start = await lastObservation(adapter);
+        const next = await publishAt(ethFeed, "2040", start.updatedAt + 900);
+        await expect(adapter.update(ETH)).to.emit(adapter, "VolatilityUpdated");
+        await expectVolatility(adapter, ETH, wad("0.655"), VolatilitySource.Feed);
+
+        await time.increase(HEARTBEAT); // the volatility feed goes stale, the EWMA takes over
+        const [expected] = ewmaVolatilityPath(0.8, DAY, [start, next]);
+        const [volatilityWad, source] = await adapter.volatility(ETH);
+        expect(source).to.equal(VolatilitySource.Ewma);
+        expect(relativeError(toNumber(volatilityWad), expected)).to.be.lessThan(1e-9);
+        expect((await volFeed.latestRoundData()).answer).to.equal(6_550_000_000n);
+      });
     });
   });
 });
