@@ -3,7 +3,6 @@ pragma solidity 0.8.28;
 
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
-import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IMarginEngine} from "../interfaces/IMarginEngine.sol";
 import {ICollateralVault} from "../interfaces/ICollateralVault.sol";
@@ -24,7 +23,8 @@ import {AccountSnapshot, Plan, Policy} from "../interfaces/RebalanceTypes.sol";
 /// @notice Markets, cross-margined positions, health, liquidation and rebalancing (see `IMarginEngine`).
 /// @dev Storage lives in one `EngineLib.Layout`; liquidation and rebalancing run in linked external
 ///      libraries (`LiquidationLogic`, `RebalanceLogic`) that receive it, which keeps this contract under
-///      the 24 KiB code-size limit. Entry points follow one order: checks → oracle reads → compute → write state → emit → calls to
+///      the 24 KiB code-size limit. Entry points follow one order: checks → oracle reads → compute →
+///      write state → emit → calls to
 ///      the vault and pool (trusted, immutable wiring). Margin lives in the vault in token units; it is
 ///      converted to WAD exactly (`scale = 10**(18 − decimals)`) and back with the rounding against the
 ///      account.

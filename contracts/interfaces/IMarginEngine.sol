@@ -324,8 +324,9 @@ interface IMarginEngine {
     /// @notice Liquidates `account` (health < 1, prices `Ok`). Rescue before penalty: when its policy
     ///         allows top-ups, the owner's reserve first moves into margin (up to the policy's target
     ///         health); if that lifts health to 1 or more, nothing is liquidated. Otherwise it closes all
-    ///         positions proportionally down to the target health, pays the caller a bounded reward and the insurance buffer the rest of
-    ///         the penalty, and records bad debt if the account's loss exceeds its margin.
+    ///         positions proportionally down to the target health, pays the caller a bounded reward and
+    ///         the insurance buffer the rest of the penalty, and records bad debt if the account's loss
+    ///         exceeds its margin.
     /// @param account The account.
     function liquidate(address account) external;
 
