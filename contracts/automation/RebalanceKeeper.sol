@@ -12,8 +12,10 @@ import {ConstantsLib} from "../libraries/ConstantsLib.sol";
 
 /// @title RebalanceKeeper
 /// @notice Pages the engine's active accounts for keepers and executes batches (see `IRebalanceKeeper`).
-/// @dev Holds no funds between calls: rewards the engine pays this contract during `performUpkeep` are
-///      forwarded to the caller before it returns.
+/// @dev Holds no funds between calls: rewards the engine pays this contract during `performUpkeep`
+///      (rebalance rewards as vault margin, which it withdraws; liquidation rewards as tokens) are
+///      forwarded to the caller before it returns. While margin withdrawals are paused, rebalance rewards
+///      stay in its margin and go to the caller of the next upkeep that can withdraw them.
 contract RebalanceKeeper is IRebalanceKeeper, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -25,6 +27,7 @@ contract RebalanceKeeper is IRebalanceKeeper, ReentrancyGuardTransient {
     IMarginEngine private immutable _engine;
     IPauseGuardian private immutable _guardian;
     IERC20 private immutable _token;
+    ICollateralVault private immutable _vault;
 
     bool private _allowListEnabled;
     mapping(address executor => bool) private _executors;
@@ -34,7 +37,8 @@ contract RebalanceKeeper is IRebalanceKeeper, ReentrancyGuardTransient {
         if (engine_ == address(0)) revert RebalanceKeeperZeroAddress();
         _engine = IMarginEngine(engine_);
         _guardian = IPauseGuardian(IMarginEngine(engine_).guardian());
-        _token = IERC20(ICollateralVault(IMarginEngine(engine_).vault()).token());
+        _vault = ICollateralVault(IMarginEngine(engine_).vault());
+        _token = IERC20(_vault.token());
     }
 
     /// @inheritdoc IRebalanceKeeper
@@ -89,6 +93,13 @@ contract RebalanceKeeper is IRebalanceKeeper, ReentrancyGuardTransient {
         }
         for (uint256 i; i < capped.length; ++i) emit DeleverageDeferred(capped[i]);
 
+        // Rebalance rewards arrive as margin in the vault; liquidation rewards as tokens.
+        uint256 credited = _vault.marginOf(address(this));
+        if (credited != 0) {
+            try _engine.withdrawMargin(credited, address(this)) {} catch {
+                credited = 0; // margin withdrawals paused: the rewards wait for the next upkeep
+            }
+        }
         uint256 reward = _token.balanceOf(address(this)) - balanceBefore;
         emit UpkeepPerformed(msg.sender, rebalanced, liquidated, total - rebalanced - liquidated, reward);
         if (reward != 0) _token.safeTransfer(msg.sender, reward);

@@ -2,9 +2,10 @@
 pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IERC4626} from "@openzeppelin/contracts/interfaces/IERC4626.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ICollateralVault} from "../interfaces/ICollateralVault.sol";
 import {IPauseGuardian} from "../interfaces/IPauseGuardian.sol";
 
@@ -32,8 +33,9 @@ import {IPauseGuardian} from "../interfaces/IPauseGuardian.sol";
 ///      (`forceApprove`), so no allowance is left behind. The external vault calls of a deposit happen
 ///      before the account is credited, because the shares minted are known only afterwards; every
 ///      such function is `nonReentrant`.
-contract CollateralVault is ReentrancyGuard, ICollateralVault {
+contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
     using SafeERC20 for IERC20;
+    using SafeCast for uint256;
 
     /// @dev OpenZeppelin AccessControl's `DEFAULT_ADMIN_ROLE`, held in the guardian.
     bytes32 private constant DEFAULT_ADMIN_ROLE = 0x00;
@@ -42,8 +44,9 @@ contract CollateralVault is ReentrancyGuard, ICollateralVault {
     IPauseGuardian private immutable _guardian;
 
     address private _engine;
-    uint256 private _totalMargin;
-    uint256 private _totalReserve;
+    /// @dev Both totals in one slot: a top-up or sweep writes it once. Token amounts fit 128 bits.
+    uint128 private _totalMargin;
+    uint128 private _totalReserve;
     mapping(address account => uint256 amountTokens) private _margin;
     mapping(address account => uint256 amountTokens) private _reserve;
     mapping(address yieldVault => bool approved) private _reserveVaultApproved;
@@ -84,7 +87,7 @@ contract CollateralVault is ReentrancyGuard, ICollateralVault {
         if (account == address(0)) revert CollateralVaultZeroAddress();
         _pullExact(amountTokens);
         _margin[account] += amountTokens;
-        _totalMargin += amountTokens;
+        _totalMargin += amountTokens.toUint128();
         emit MarginDeposited(account, msg.sender, amountTokens);
     }
 
@@ -142,7 +145,7 @@ contract CollateralVault is ReentrancyGuard, ICollateralVault {
         if (address(previous) == address(0)) {
             amountTokens = _reserve[msg.sender];
             _reserve[msg.sender] = 0;
-            _totalReserve -= amountTokens;
+            _totalReserve -= amountTokens.toUint128();
         } else {
             shares = _reserveShares[msg.sender];
             _reserveShares[msg.sender] = 0;
@@ -166,12 +169,24 @@ contract CollateralVault is ReentrancyGuard, ICollateralVault {
     }
 
     /// @inheritdoc ICollateralVault
+    function moveMargin(address from, address to, uint256 amountTokens) external onlyEngine nonZero(amountTokens) {
+        if (to == address(0)) revert CollateralVaultZeroAddress();
+        uint256 available = _margin[from];
+        if (amountTokens > available) revert CollateralVaultInsufficientMargin(from, amountTokens, available);
+        unchecked {
+            _margin[from] = available - amountTokens;
+        }
+        _margin[to] += amountTokens;
+        emit MarginMoved(from, to, amountTokens);
+    }
+
+    /// @inheritdoc ICollateralVault
     /// @dev Trusts the engine that `amountTokens` have already arrived from the pool in the same
     ///      transaction; the vault does not re-measure them.
     function creditMargin(address account, uint256 amountTokens) external onlyEngine nonZero(amountTokens) {
         if (account == address(0)) revert CollateralVaultZeroAddress();
         _margin[account] += amountTokens;
-        _totalMargin += amountTokens;
+        _totalMargin += amountTokens.toUint128();
         emit MarginCredited(account, amountTokens);
     }
 
@@ -182,7 +197,7 @@ contract CollateralVault is ReentrancyGuard, ICollateralVault {
     ) external nonReentrant onlyEngine nonZero(amountTokens) {
         IERC4626 yieldVault = _debitReserve(account, amountTokens);
         _margin[account] += amountTokens;
-        _totalMargin += amountTokens;
+        _totalMargin += amountTokens.toUint128();
         emit ReserveMovedToMargin(account, amountTokens);
         if (address(yieldVault) != address(0)) yieldVault.withdraw(amountTokens, address(this), address(this));
     }
@@ -264,7 +279,7 @@ contract CollateralVault is ReentrancyGuard, ICollateralVault {
         unchecked {
             _margin[account] = available - amountTokens;
         }
-        _totalMargin -= amountTokens;
+        _totalMargin -= amountTokens.toUint128();
     }
 
     /// @dev Credits `amountTokens`, already held by this contract, to `account`'s reserve: as plain
@@ -274,7 +289,7 @@ contract CollateralVault is ReentrancyGuard, ICollateralVault {
         IERC4626 yieldVault = _reserveVault[account];
         if (address(yieldVault) == address(0)) {
             _reserve[account] += amountTokens;
-            _totalReserve += amountTokens;
+            _totalReserve += amountTokens.toUint128();
         } else if (amountTokens != 0) {
             _token.forceApprove(address(yieldVault), amountTokens);
             uint256 shares = yieldVault.deposit(amountTokens, address(this));
@@ -297,7 +312,7 @@ contract CollateralVault is ReentrancyGuard, ICollateralVault {
             unchecked {
                 _reserve[account] = available - amountTokens;
             }
-            _totalReserve -= amountTokens;
+            _totalReserve -= amountTokens.toUint128();
         } else {
             uint256 shares = _reserveShares[account];
             uint256 sharesNeeded = yieldVault.previewWithdraw(amountTokens);

@@ -186,7 +186,7 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
     function setKeeperReward(uint256 rewardTokens) external {
         _checkRole(ConstantsLib.RISK_ADMIN_ROLE, true);
         if (rewardTokens * _scale > MAX_KEEPER_REWARD_WAD) revert MarginEngineInvalidKeeperReward(rewardTokens);
-        _s.keeperRewardTokens = rewardTokens;
+        _s.keeperRewardTokens = uint128(rewardTokens);
         emit KeeperRewardUpdated(rewardTokens);
     }
 
@@ -200,6 +200,8 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
         DeleverageCap storage cap = _s.deleverageCaps[marketId];
         cap.maxNotionalWad = maxNotionalWad.toUint128();
         cap.windowSeconds = uint32(windowSeconds);
+        uint128 bit = uint128(1 << marketId);
+        _s.cappedMarkets = maxNotionalWad == 0 ? _s.cappedMarkets & ~bit : _s.cappedMarkets | bit;
         emit DeleverageCapUpdated(marketId, maxNotionalWad, windowSeconds);
     }
 

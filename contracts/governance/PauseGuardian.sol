@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IPauseGuardian} from "../interfaces/IPauseGuardian.sol";
 import {ConstantsLib} from "../libraries/ConstantsLib.sol";
 
@@ -13,9 +14,13 @@ contract PauseGuardian is AccessControl, IPauseGuardian {
     /// @inheritdoc IPauseGuardian
     bytes32 public constant RISK_ADMIN_ROLE = ConstantsLib.RISK_ADMIN_ROLE;
 
-    bool private _globalPaused;
-    mapping(uint256 marketId => bool) private _marketPaused;
-    mapping(Action action => bool) private _actionPaused;
+    /// @dev Bit 0: global pause; bit `1 + action`: that action paused. One slot, so that a pause check
+    ///      costs one storage read for the flags and one for the markets.
+    uint256 private _flags;
+    /// @dev Bit `i`: market `i` paused (bit 0 is never set).
+    uint256 private _pausedMarkets;
+
+    uint256 private constant GLOBAL_BIT = 1;
 
     /// @param admin Holder of `DEFAULT_ADMIN_ROLE` (ideally a timelock).
     /// @param guardian Holder of `GUARDIAN_ROLE`.
@@ -38,64 +43,88 @@ contract PauseGuardian is AccessControl, IPauseGuardian {
 
     /// @inheritdoc IPauseGuardian
     function pauseAll() external onlyGuardianOrAdmin {
-        if (_globalPaused) revert PauseGuardianNoChange();
-        _globalPaused = true;
+        _setFlag(GLOBAL_BIT, true);
         emit GlobalPaused(msg.sender);
     }
 
     /// @inheritdoc IPauseGuardian
     function unpauseAll() external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (!_globalPaused) revert PauseGuardianNoChange();
-        _globalPaused = false;
+        _setFlag(GLOBAL_BIT, false);
         emit GlobalUnpaused(msg.sender);
     }
 
     /// @inheritdoc IPauseGuardian
     function pauseMarket(uint256 marketId) external onlyGuardianOrAdmin {
-        if (marketId == 0) revert PauseGuardianInvalidMarket(marketId);
-        if (_marketPaused[marketId]) revert PauseGuardianNoChange();
-        _marketPaused[marketId] = true;
+        if (marketId == 0 || marketId > ConstantsLib.MAX_MARKETS) revert PauseGuardianInvalidMarket(marketId);
+        uint256 bit = 1 << marketId;
+        if (_pausedMarkets & bit != 0) revert PauseGuardianNoChange();
+        _pausedMarkets |= bit;
         emit MarketPaused(marketId, msg.sender);
     }
 
     /// @inheritdoc IPauseGuardian
     function unpauseMarket(uint256 marketId) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (!_marketPaused[marketId]) revert PauseGuardianNoChange();
-        _marketPaused[marketId] = false;
+        if (!marketPaused(marketId)) revert PauseGuardianNoChange();
+        _pausedMarkets &= ~(1 << marketId);
         emit MarketUnpaused(marketId, msg.sender);
     }
 
     /// @inheritdoc IPauseGuardian
     function pauseAction(Action action) external onlyGuardianOrAdmin {
-        if (_actionPaused[action]) revert PauseGuardianNoChange();
-        _actionPaused[action] = true;
+        _setFlag(_actionBit(action), true);
         emit ActionPaused(action, msg.sender);
     }
 
     /// @inheritdoc IPauseGuardian
     function unpauseAction(Action action) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (!_actionPaused[action]) revert PauseGuardianNoChange();
-        _actionPaused[action] = false;
+        _setFlag(_actionBit(action), false);
         emit ActionUnpaused(action, msg.sender);
     }
 
     /// @inheritdoc IPauseGuardian
     function isPaused(uint256 marketId, Action action) external view returns (bool) {
-        return _globalPaused || _actionPaused[action] || (marketId != 0 && _marketPaused[marketId]);
+        if (_flags & (GLOBAL_BIT | _actionBit(action)) != 0) return true;
+        return marketId != 0 && marketPaused(marketId);
+    }
+
+    /// @inheritdoc IPauseGuardian
+    function isPausedAny(uint256 marketBitmap, Action action) external view returns (bool, uint256) {
+        if (_flags & (GLOBAL_BIT | _actionBit(action)) != 0) return (true, 0);
+        uint256 paused = _pausedMarkets & marketBitmap;
+        if (paused == 0) return (false, 0);
+        return (true, _lowestBit(paused));
     }
 
     /// @inheritdoc IPauseGuardian
     function globalPaused() external view returns (bool) {
-        return _globalPaused;
+        return _flags & GLOBAL_BIT != 0;
     }
 
     /// @inheritdoc IPauseGuardian
-    function marketPaused(uint256 marketId) external view returns (bool) {
-        return _marketPaused[marketId];
+    function marketPaused(uint256 marketId) public view returns (bool) {
+        return marketId <= ConstantsLib.MAX_MARKETS && _pausedMarkets & (1 << marketId) != 0;
     }
 
     /// @inheritdoc IPauseGuardian
     function actionPaused(Action action) external view returns (bool) {
-        return _actionPaused[action];
+        return _flags & _actionBit(action) != 0;
+    }
+
+    /// @dev Sets or clears `bit` of the flags, reverting when nothing changes.
+    function _setFlag(uint256 bit, bool on) private {
+        uint256 flags = _flags;
+        if ((flags & bit != 0) == on) revert PauseGuardianNoChange();
+        _flags = on ? flags | bit : flags & ~bit;
+    }
+
+    function _actionBit(Action action) private pure returns (uint256) {
+        return 1 << (1 + uint256(action));
+    }
+
+    /// @dev Index of the lowest set bit of a non-zero `x`.
+    function _lowestBit(uint256 x) private pure returns (uint256) {
+        unchecked {
+            return Math.log2(x & (~x + 1));
+        }
     }
 }

@@ -21,6 +21,11 @@ interface ICollateralVault {
     /// @param to The recipient (owner, pool, keeper or liquidator).
     /// @param amountTokens The amount (token units).
     event MarginTransferred(address indexed account, address indexed to, uint256 amountTokens);
+    /// @notice Emitted when the engine moved margin from one account to another (keeper rewards).
+    /// @param from The account debited.
+    /// @param to The account credited.
+    /// @param amountTokens The amount (token units).
+    event MarginMoved(address indexed from, address indexed to, uint256 amountTokens);
     /// @notice Emitted when the engine credited margin for tokens that arrived from the pool.
     /// @param account The account credited.
     /// @param amountTokens The amount (token units).
@@ -135,6 +140,14 @@ interface ICollateralVault {
     /// @param to The recipient.
     /// @param amountTokens The amount (token units).
     function transferMargin(address account, address to, uint256 amountTokens) external;
+
+    /// @notice Moves `amountTokens` of margin from `from` to `to` inside the vault (no token transfer).
+    ///         Engine only; pays keeper rewards, which their keeper withdraws with
+    ///         `IMarginEngine.withdrawMargin`.
+    /// @param from The account debited.
+    /// @param to The account credited.
+    /// @param amountTokens The amount (token units).
+    function moveMargin(address from, address to, uint256 amountTokens) external;
 
     /// @notice Credits margin for tokens the pool has just sent to the vault. Engine only.
     /// @param account The account credited.

@@ -91,6 +91,14 @@ interface IPauseGuardian is IAccessControl {
     /// @param action The action.
     function isPaused(uint256 marketId, Action action) external view returns (bool);
 
+    /// @notice Whether `action` is paused for an account holding the markets in `marketBitmap` (bit `i`
+    ///         set for market `i`): globally, for the action, or in any of those markets.
+    /// @param marketBitmap The markets.
+    /// @param action The action.
+    /// @return paused Whether it is paused.
+    /// @return marketId The first paused market of the bitmap, or 0 when a global or action flag applies.
+    function isPausedAny(uint256 marketBitmap, Action action) external view returns (bool paused, uint256 marketId);
+
     /// @notice Whether the global pause is on.
     function globalPaused() external view returns (bool);
 

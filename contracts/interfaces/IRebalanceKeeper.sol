@@ -11,7 +11,7 @@ import {AutomationCompatibleInterface} from "@chainlink/contracts/src/v0.8/autom
 ///      accounts. `performData` is `abi.encode(address[] rebalance, address[] liquidate, address[]
 ///      capped)`. `performUpkeep` re-checks every account on-chain through the engine's own checks and
 ///      skips, never reverts on, accounts that no longer qualify; it forwards every reward the engine
-///      paid (rebalance and liquidation rewards) to its caller. Executors may be restricted to an
+///      paid (rebalance rewards, credited as vault margin, and liquidation rewards) to its caller. Executors may be restricted to an
 ///      allow-list (e.g. a Chainlink forwarder); by default anyone may perform.
 interface IRebalanceKeeper is AutomationCompatibleInterface {
     /// @notice Why `performUpkeep` skipped an account.

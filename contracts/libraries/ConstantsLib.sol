@@ -14,8 +14,8 @@ library ConstantsLib {
     uint256 internal constant NO_MARKET = 0;
     /// @notice Most markets one account may hold positions in at once (bounds every account loop).
     uint256 internal constant MAX_MARKETS_PER_ACCOUNT = 8;
-    /// @notice Most markets the engine can list (market ids are bits of a uint256 bitmap, id 0 unused).
-    uint256 internal constant MAX_MARKETS = 255;
+    /// @notice Most markets the engine can list (market ids are bits of 128-bit bitmaps, id 0 unused).
+    uint256 internal constant MAX_MARKETS = 127;
     /// @notice OpenZeppelin AccessControl's admin role.
     bytes32 internal constant ADMIN_ROLE = 0x00;
     /// @notice Role that may only pause.

@@ -38,7 +38,10 @@ library EngineLib {
         mapping(address account => Policy) policies;
         mapping(address strategy => bool) approvedStrategies;
         mapping(uint256 marketId => IMarginEngine.DeleverageCap) deleverageCaps;
-        uint256 keeperRewardTokens;
+        /// @dev Reward per rebalance and the bitmap of markets with a deleverage cap, in one slot: a
+        ///      rebalance reads both, and reads a market's cap only when its bit is set.
+        uint128 keeperRewardTokens;
+        uint128 cappedMarkets;
     }
 
     /// @notice The engine's immutable wiring, handed to the logic libraries.
@@ -68,7 +71,7 @@ library EngineLib {
         while (bitmap != 0) {
             uint256 marketId = lowestBit(bitmap);
             bitmap &= bitmap - 1;
-            IMarginEngine.MarketConfig memory config = s.markets[marketId];
+            IMarginEngine.MarketConfig storage config = s.markets[marketId];
             IMarginEngine.Position memory pos = s.positions[account][marketId];
             (uint256 priceWad, IChainlinkOracleAdapter.Status status) = w.oracle.price(config.asset);
             if (status != IChainlinkOracleAdapter.Status.Ok) {
@@ -174,16 +177,11 @@ library EngineLib {
         if (w.guardian.isPaused(marketId, action)) revert IMarginEngine.MarginEnginePaused(marketId, action);
     }
 
-    /// @notice Reverts when `action` is paused globally or in any market of `positions`.
-    function requireNotPausedIn(
-        Wiring memory w,
-        MarginMath.PositionData[] memory positions,
-        IPauseGuardian.Action action
-    ) internal view {
-        requireNotPaused(w, 0, action);
-        for (uint256 i; i < positions.length; ++i) {
-            requireNotPaused(w, positions[i].marketId, action);
-        }
+    /// @notice Reverts when `action` is paused globally, for the action, or in any market of
+    ///         `marketBitmap`.
+    function requireNotPausedIn(Wiring memory w, uint256 marketBitmap, IPauseGuardian.Action action) internal view {
+        (bool paused, uint256 marketId) = w.guardian.isPausedAny(marketBitmap, action);
+        if (paused) revert IMarginEngine.MarginEnginePaused(marketId, action);
     }
 
     /// @notice Net token flow of realised PnL minus fees (WAD), rounded against the account: a gain

@@ -25,14 +25,15 @@ library LiquidationLogic {
         address account,
         address liquidator
     ) external {
+        uint256 bitmap = s.marketBitmap[account];
+        EngineLib.requireNotPausedIn(w, bitmap, IPauseGuardian.Action.Liquidate);
         (uint256 marginTokens, MarginMath.PositionData[] memory positions, ) = EngineLib.load(
             s,
             w,
             account,
-            s.marketBitmap[account],
+            bitmap,
             true
         );
-        EngineLib.requireNotPausedIn(w, positions, IPauseGuardian.Action.Liquidate);
         int256 equity = MarginMath.equityWad(marginTokens * w.scale, positions);
         uint256 maintenance = MarginMath.maintenanceWad(positions);
         uint256 healthBefore = MarginMath.health(equity, maintenance);

@@ -65,8 +65,8 @@ library RebalanceLogic {
             revert IMarginEngine.MarginEngineStrategyNotApproved(policy.strategy);
         uint256 bitmap = s.marketBitmap[account];
         if (bitmap == 0) revert IMarginEngine.MarginEngineNothingToRebalance(account, ConstantsLib.INFINITE_HEALTH);
+        EngineLib.requireNotPausedIn(w, bitmap, IPauseGuardian.Action.Rebalance);
         (AccountSnapshot memory snap, ) = _snapshot(s, w, account, bitmap, policy, true);
-        EngineLib.requireNotPausedIn(w, snap.positions, IPauseGuardian.Action.Rebalance);
 
         Plan memory plan = IRebalanceStrategy(policy.strategy).plan(snap);
         if (_isEmpty(plan)) revert IMarginEngine.MarginEngineNothingToRebalance(account, snap.healthWad);
@@ -108,11 +108,11 @@ library RebalanceLogic {
         (AccountSnapshot memory snap, bool pricesOk) = _snapshot(s, w, account, bitmap, policy, false);
         if (!pricesOk) return (action, plan, false);
         if (snap.healthWad < ConstantsLib.WAD) {
-            if (_paused(w, snap.positions, IPauseGuardian.Action.Liquidate)) return (action, plan, false);
+            if (_paused(w, bitmap, IPauseGuardian.Action.Liquidate)) return (action, plan, false);
             return (IMarginEngine.KeeperAction.Liquidate, plan, false);
         }
         if (policy.strategy == address(0) || !s.approvedStrategies[policy.strategy]) return (action, plan, false);
-        if (_paused(w, snap.positions, IPauseGuardian.Action.Rebalance)) return (action, plan, false);
+        if (_paused(w, bitmap, IPauseGuardian.Action.Rebalance)) return (action, plan, false);
         try IRebalanceStrategy(policy.strategy).plan(snap) returns (Plan memory p) {
             plan = p;
         } catch {
@@ -192,7 +192,7 @@ library RebalanceLogic {
         }
         if (plan.closes.length != 0) EngineLib.settle(w, account, EngineLib.toTraderDeltaTokens(netWad, snap.scale), 0);
         if (plan.sweepTokens != 0) w.vault.marginToReserve(account, plan.sweepTokens);
-        if (snap.keeperRewardTokens != 0) w.vault.transferMargin(account, keeper, snap.keeperRewardTokens);
+        if (snap.keeperRewardTokens != 0) w.vault.moveMargin(account, keeper, snap.keeperRewardTokens);
     }
 
     /// @dev Closes one step at the oracle price; returns realised PnL minus fee (WAD).
@@ -241,8 +241,8 @@ library RebalanceLogic {
     }
 
     function _useDeleverageRoom(EngineLib.Layout storage s, uint256 marketId, uint256 notionalWad) private {
+        if (s.cappedMarkets & (1 << marketId) == 0) return;
         IMarginEngine.DeleverageCap storage cap = s.deleverageCaps[marketId];
-        if (cap.maxNotionalWad == 0) return;
         if (block.timestamp >= uint256(cap.windowStart) + cap.windowSeconds) {
             cap.windowStart = uint64(block.timestamp);
             cap.usedNotionalWad = 0;
@@ -283,6 +283,7 @@ library RebalanceLogic {
 
     /// @notice Notional (WAD) rebalances may still close in `marketId` in the current window.
     function deleverageRoom(EngineLib.Layout storage s, uint256 marketId) internal view returns (uint256) {
+        if (s.cappedMarkets & (1 << marketId) == 0) return type(uint256).max;
         IMarginEngine.DeleverageCap memory cap = s.deleverageCaps[marketId];
         if (cap.maxNotionalWad == 0) return type(uint256).max;
         if (block.timestamp >= uint256(cap.windowStart) + cap.windowSeconds) return cap.maxNotionalWad;
@@ -426,13 +427,9 @@ library RebalanceLogic {
 
     function _paused(
         EngineLib.Wiring memory w,
-        MarginMath.PositionData[] memory positions,
+        uint256 bitmap,
         IPauseGuardian.Action action
-    ) private view returns (bool) {
-        if (w.guardian.isPaused(0, action)) return true;
-        for (uint256 i; i < positions.length; ++i) {
-            if (w.guardian.isPaused(positions[i].marketId, action)) return true;
-        }
-        return false;
+    ) private view returns (bool paused) {
+        (paused, ) = w.guardian.isPausedAny(bitmap, action);
     }
 }
