@@ -14,6 +14,7 @@ it("gas probe", async () => {
   await f.engine.connect(f.alice).setPolicy({ triggerHealthWad: parseEther("1.5"), targetHealthWad: parseEther("2"), sweepHealthWad: 0n, allowTopUp: true, allowDeleverage: true, maxKeeperRewardTokens: usdc(5), strategy: await strategy.getAddress() });
   await movePrice(f.ethFeed, 2_060);
   await strategy.setPlan(parseEther("2"), usdc(241), [], 0);
+  await f.oracle.update(ethers.encodeBytes32String("ETH"));
   r = await (await f.engine.connect(f.keeper).rebalance(f.alice.address)).wait();
   console.log("topup", r!.gasUsed);
   const names: Record<string,string> = {};
@@ -29,7 +30,7 @@ export async function profile(hash: string) {
   const counts: Record<string, number> = {};
   for (let i = 0; i < logs.length; i++) {
     const l = logs[i];
-    counts[l.op] = (counts[l.op] ?? 0) + (i + 1 < logs.length && logs[i+1].depth === l.depth ? l.gas - logs[i + 1].gas : l.gasCost);
+    if (l.depth === 2) counts[l.op] = (counts[l.op] ?? 0) + (i + 1 < logs.length && logs[i+1].depth === l.depth ? l.gas - logs[i + 1].gas : l.gasCost);
     if (["CALL", "STATICCALL", "DELEGATECALL"].includes(l.op)) {
       const to = "0x" + l.stack[l.stack.length - 2].slice(-40);
       let j = i + 1;

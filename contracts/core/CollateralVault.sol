@@ -203,6 +203,27 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
     }
 
     /// @inheritdoc ICollateralVault
+    function reserveToMarginAndPay(
+        address account,
+        uint256 amountTokens,
+        address payee,
+        uint256 payTokens
+    ) external nonReentrant onlyEngine nonZero(amountTokens) {
+        if (payee == address(0)) revert CollateralVaultZeroAddress();
+        IERC4626 yieldVault = _debitReserve(account, amountTokens);
+        uint256 margin = _margin[account] + amountTokens;
+        if (payTokens > margin) revert CollateralVaultInsufficientMargin(account, payTokens, margin);
+        unchecked {
+            _margin[account] = margin - payTokens;
+        }
+        _margin[payee] += payTokens;
+        _totalMargin += amountTokens.toUint128();
+        emit ReserveMovedToMargin(account, amountTokens);
+        if (payTokens != 0) emit MarginMoved(account, payee, payTokens);
+        if (address(yieldVault) != address(0)) yieldVault.withdraw(amountTokens, address(this), address(this));
+    }
+
+    /// @inheritdoc ICollateralVault
     function marginToReserve(
         address account,
         uint256 amountTokens
@@ -218,7 +239,7 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
     }
 
     /// @inheritdoc ICollateralVault
-    function reserveOf(address account) external view returns (uint256) {
+    function reserveOf(address account) public view returns (uint256) {
         IERC4626 yieldVault = _reserveVault[account];
         if (address(yieldVault) == address(0)) return _reserve[account];
         return _valueOf(yieldVault, _reserveShares[account]);
@@ -237,6 +258,11 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
     /// @inheritdoc ICollateralVault
     function isReserveVaultApproved(address yieldVault) external view returns (bool) {
         return _reserveVaultApproved[yieldVault];
+    }
+
+    /// @inheritdoc ICollateralVault
+    function balancesOf(address account) external view returns (uint256 marginTokens, uint256 reserveTokens) {
+        return (_margin[account], reserveOf(account));
     }
 
     /// @inheritdoc ICollateralVault

@@ -160,6 +160,14 @@ interface ICollateralVault {
     /// @param amountTokens The amount (token units).
     function reserveToMargin(address account, uint256 amountTokens) external;
 
+    /// @notice `reserveToMargin(account, amountTokens)` then `moveMargin(account, payee, payTokens)` in
+    ///         one call (a top-up rebalance and its keeper reward). Engine only.
+    /// @param account The account.
+    /// @param amountTokens Reserve moved into margin (token units).
+    /// @param payee The account credited with `payTokens` of margin (the keeper).
+    /// @param payTokens Margin moved to `payee` afterwards (token units; may be 0).
+    function reserveToMarginAndPay(address account, uint256 amountTokens, address payee, uint256 payTokens) external;
+
     /// @notice Moves margin into reserve (deposited into the account's ERC-4626 vault, if any). Engine only.
     /// @param account The account.
     /// @param amountTokens The amount (token units).
@@ -171,6 +179,9 @@ interface ICollateralVault {
     /// @notice Reserve of `account` (token units): for a reserve held in an ERC-4626 vault, what its
     ///         shares can withdraw now (`previewRedeem`, rounded down).
     function reserveOf(address account) external view returns (uint256);
+
+    /// @notice Margin and reserve of `account` in one call (token units; reserve as `reserveOf`).
+    function balancesOf(address account) external view returns (uint256 marginTokens, uint256 reserveTokens);
 
     /// @notice Sum of all margin balances (token units).
     function totalMargin() external view returns (uint256);

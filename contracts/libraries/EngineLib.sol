@@ -65,6 +65,17 @@ library EngineLib {
         bool requireOk
     ) internal view returns (uint256 marginTokens, MarginMath.PositionData[] memory positions, bool pricesOk) {
         marginTokens = w.vault.marginOf(account);
+        (positions, pricesOk) = loadPositions(s, w, account, bitmap, requireOk);
+    }
+
+    /// @notice `load` without the margin.
+    function loadPositions(
+        Layout storage s,
+        Wiring memory w,
+        address account,
+        uint256 bitmap,
+        bool requireOk
+    ) internal view returns (MarginMath.PositionData[] memory positions, bool pricesOk) {
         positions = new MarginMath.PositionData[](popcount(bitmap));
         pricesOk = true;
         uint256 n;

@@ -185,14 +185,20 @@ library RebalanceLogic {
         address keeper
     ) private {
         address account = snap.account;
-        if (plan.topUpTokens != 0) w.vault.reserveToMargin(account, plan.topUpTokens);
+        uint256 reward = snap.keeperRewardTokens;
+        // With a top-up, the reward leaves in the same vault call: validation proved the final margin
+        // non-negative, and every later debit is covered by it.
+        if (plan.topUpTokens != 0) {
+            w.vault.reserveToMarginAndPay(account, plan.topUpTokens, keeper, reward);
+            reward = 0;
+        }
         int256 netWad;
         for (uint256 i; i < plan.closes.length; ++i) {
             netWad += _executeClose(s, snap, plan.closes[i]);
         }
         if (plan.closes.length != 0) EngineLib.settle(w, account, EngineLib.toTraderDeltaTokens(netWad, snap.scale), 0);
         if (plan.sweepTokens != 0) w.vault.marginToReserve(account, plan.sweepTokens);
-        if (snap.keeperRewardTokens != 0) w.vault.moveMargin(account, keeper, snap.keeperRewardTokens);
+        if (reward != 0) w.vault.moveMargin(account, keeper, reward);
     }
 
     /// @dev Closes one step at the oracle price; returns realised PnL minus fee (WAD).
@@ -260,12 +266,16 @@ library RebalanceLogic {
         Policy memory policy,
         bool requireOk
     ) private view returns (AccountSnapshot memory snap, bool pricesOk) {
-        (snap.marginTokens, snap.positions, pricesOk) = EngineLib.load(s, w, account, bitmap, requireOk);
+        if (policy.allowTopUp) {
+            (snap.marginTokens, snap.reserveTokens) = w.vault.balancesOf(account);
+        } else {
+            snap.marginTokens = w.vault.marginOf(account);
+        }
+        (snap.positions, pricesOk) = EngineLib.loadPositions(s, w, account, bitmap, requireOk);
         uint256 n = snap.positions.length;
         snap.account = account;
         snap.scale = w.scale;
         snap.policy = policy;
-        snap.reserveTokens = policy.allowTopUp ? w.vault.reserveOf(account) : 0;
         snap.equityWad = MarginMath.equityWad(snap.marginTokens * w.scale, snap.positions);
         snap.maintenanceWad = MarginMath.maintenanceWad(snap.positions);
         snap.initialWad = MarginMath.initialWad(snap.positions);
