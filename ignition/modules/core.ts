@@ -17,6 +17,7 @@ export const DEFAULTS = {
   },
   reserveFactorWad: parseEther("0.2"),
   keeperRewardTokens: parseUnits("1", 6),
+  lensHorizonSeconds: 3_600,
   heartbeat: 3_900, // Chainlink ETH/USD and BTC/USD publish at least hourly; 5 min of slack.
   maxDeviationWad: parseEther("0.2"),
   sequencerGracePeriod: 3_600,
@@ -138,6 +139,10 @@ export function deployCore(
 
   m.call(engine, "setKeeperReward", [m.getParameter("keeperRewardTokens", DEFAULTS.keeperRewardTokens)]);
   const keeper = m.contract("RebalanceKeeper", [engine]);
+  const lens = m.contract("AccountLens", [
+    engine,
+    m.getParameter("lensHorizonSeconds", DEFAULTS.lensHorizonSeconds),
+  ]);
 
-  return { guardian, oracle, vault, pool, engine, keeper };
+  return { guardian, oracle, vault, pool, engine, keeper, lens };
 }

@@ -10,6 +10,7 @@ import {
   MockV3Aggregator__factory,
   PauseGuardian__factory,
   RebalanceKeeper__factory,
+  AccountLens__factory,
 } from "../../typechain-types";
 
 export { ETH, BTC, DEFAULTS } from "../../ignition/modules/core";
@@ -48,6 +49,7 @@ export async function deployBallast() {
   const pool = LiquidityPool__factory.connect(await at(deployed.pool), deployer);
   const engine = MarginEngine__factory.connect(await at(deployed.engine), deployer);
   const keeperContract = RebalanceKeeper__factory.connect(await at(deployed.keeper), deployer);
+  const lens = AccountLens__factory.connect(await at(deployed.lens), deployer);
 
   // Every trader and LP gets tokens and approves the vault and the pool.
   for (const s of [alice, bob, carol, lp, keeper, outsider]) {
@@ -75,6 +77,7 @@ export async function deployBallast() {
     pool,
     engine,
     keeperContract,
+    lens,
   };
 }
 
