@@ -98,6 +98,9 @@ library RebalanceMath {
     ///         when the plan would not raise health above its current value net of the reward (it cannot
     ///         pay for itself). Otherwise `targetHealthWad = h*`; the plan may end below `h*` only when the
     ///         allowed means are exhausted.
+    ///      Limits of the single greedy pass (both need health or margin far below normal): a market capped
+    ///      by the margin, or skipped because its close would lower health, is not revisited after later
+    ///      closes or (with `preferDeleverage`) the top-up have improved the account.
     /// @param s The account snapshot.
     /// @param targetHealthWad The health to restore, `h*` (WAD).
     /// @param preferDeleverage Plan closes before the top-up (turbulence).
