@@ -3,7 +3,6 @@ pragma solidity 0.8.28;
 
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {AccountSnapshot, CloseStep, Plan} from "../interfaces/RebalanceTypes.sol";
-import {ConstantsLib} from "./ConstantsLib.sol";
 import {MarginMath} from "./MarginMath.sol";
 import {WadMath} from "./WadMath.sol";
 
@@ -225,12 +224,73 @@ library RebalanceMath {
     /// @param s The account snapshot.
     /// @param plan The plan.
     function healthPath(AccountSnapshot memory s, Plan memory plan) internal pure returns (uint256[] memory path) {
+        (, path) = _run(s, plan);
+    }
+
+    /// @notice Health after `plan` executes and the keeper is paid (the last entry of `healthPath`).
+    /// @param s The account snapshot.
+    /// @param plan The plan.
+    function healthAfter(AccountSnapshot memory s, Plan memory plan) internal pure returns (uint256) {
+        uint256[] memory path = healthPath(s, plan);
+        return path[path.length - 1];
+    }
+
+    /// @notice The snapshot of the account after `plan` executes (see `healthPath`), at the same prices: new
+    ///         margin, reserve, equity, requirements, health and sizes (closed positions stay, with size 0),
+    ///         deleverage room reduced by the closed notional (rounded up; uncapped rooms stay uncapped).
+    /// @dev A fresh snapshot: `s` is not modified. Market data arrays other than the room are shared with `s`.
+    /// @param s The account snapshot.
+    /// @param plan The plan.
+    function execute(AccountSnapshot memory s, Plan memory plan) internal pure returns (AccountSnapshot memory next) {
+        (Account memory a, uint256[] memory path) = _run(s, plan);
+        uint256 n = s.positions.length;
+        next.account = s.account;
+        next.marginTokens = a.marginTokens;
+        next.reserveTokens = s.reserveTokens - plan.topUpTokens + plan.sweepTokens;
+        next.equityWad = a.equityWad;
+        next.maintenanceWad = a.maintenanceWad;
+        next.healthWad = path[path.length - 1];
+        next.keeperRewardTokens = s.keeperRewardTokens;
+        next.scale = s.scale;
+        next.policy = s.policy;
+        next.volatilityWad = s.volatilityWad;
+        next.positions = new MarginMath.PositionData[](n);
+        next.deleverageRoomWad = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
+            MarginMath.PositionData memory p = s.positions[i];
+            next.positions[i] = MarginMath.PositionData(
+                p.marketId,
+                a.sizesWad[i],
+                p.entryPriceWad,
+                p.priceWad,
+                p.imrWad,
+                p.mmrWad,
+                p.feeWad,
+                p.penaltyWad
+            );
+            next.deleverageRoomWad[i] = s.deleverageRoomWad[i];
+        }
+        for (uint256 j; j < plan.closes.length; ++j) {
+            CloseStep memory step = plan.closes[j];
+            uint256 room = next.deleverageRoomWad[step.index];
+            if (room == type(uint256).max) continue;
+            uint256 closed = MarginMath.notionalWad(step.sizeWad, s.positions[step.index].priceWad);
+            next.deleverageRoomWad[step.index] = room > closed ? room - closed : 0;
+        }
+        next.initialWad = MarginMath.initialWad(next.positions);
+    }
+
+    /// @dev Executes `plan` on `s` (see `healthPath`): the account afterwards and the health after each step.
+    function _run(
+        AccountSnapshot memory s,
+        Plan memory plan
+    ) private pure returns (Account memory a, uint256[] memory path) {
         uint256 k = plan.closes.length;
         path = new uint256[](k + 2);
         if (plan.topUpTokens > s.reserveTokens) {
             revert RebalanceMathTopUpExceedsReserve(plan.topUpTokens, s.reserveTokens);
         }
-        Account memory a = _load(s, 0);
+        a = _load(s, 0);
         a.marginTokens += plan.topUpTokens;
         a.equityWad += int256(plan.topUpTokens.toWad(s.scale));
         path[0] = MarginMath.health(a.equityWad, a.maintenanceWad);
@@ -257,16 +317,9 @@ library RebalanceMath {
         bool empty = plan.topUpTokens == 0 && k == 0 && plan.sweepTokens == 0;
         uint256 outTokens = empty ? 0 : plan.sweepTokens + s.keeperRewardTokens;
         if (outTokens > a.marginTokens) revert RebalanceMathInsufficientMargin(outTokens, a.marginTokens);
+        a.marginTokens -= outTokens;
         a.equityWad -= int256(outTokens.toWad(s.scale));
         path[k + 1] = MarginMath.health(a.equityWad, a.maintenanceWad);
-    }
-
-    /// @notice Health after `plan` executes and the keeper is paid (the last entry of `healthPath`).
-    /// @param s The account snapshot.
-    /// @param plan The plan.
-    function healthAfter(AccountSnapshot memory s, Plan memory plan) internal pure returns (uint256) {
-        uint256[] memory path = healthPath(s, plan);
-        return path[path.length - 1];
     }
 
     // ------------------------------------------------------------------------------------- private
@@ -352,8 +405,8 @@ library RebalanceMath {
         bool priceUp = p.priceWad > p.entryPriceWad;
         uint256 move = priceUp ? p.priceWad - p.entryPriceWad : p.entryPriceWad - p.priceWad;
         bool gain = (sizeWad > 0) == priceUp;
-        if (gain && move >= feePerSizeWad) return type(uint256).max;
-        uint256 costPerSizeWad = gain ? feePerSizeWad - move : feePerSizeWad + move;
+        uint256 costPerSizeWad = gain ? (move >= feePerSizeWad ? 0 : feePerSizeWad - move) : feePerSizeWad + move;
+        if (costPerSizeWad == 0) return type(uint256).max;
         uint256 payableWad = a.marginTokens.toWad(a.scale);
         payableWad = payableWad > a.rewardWad + 4 ? payableWad - a.rewardWad - 4 : 0;
         return payableWad.divWadDown(costPerSizeWad);

@@ -32,6 +32,11 @@ contract RebalanceMathHarness {
         return RebalanceMath.healthPath(s, plan);
     }
 
+    /// @notice `RebalanceMath.execute`.
+    function execute(AccountSnapshot memory s, Plan memory plan) external pure returns (AccountSnapshot memory) {
+        return RebalanceMath.execute(s, plan);
+    }
+
     /// @notice `RebalanceMath.costOrder`.
     function costOrder(
         MarginMath.PositionData[] memory positions,

@@ -330,6 +330,16 @@ describe("RebalanceMath", function () {
         await expectLands(s, plan);
       });
 
+      it("closes a fee-free position bought at the current price (no net cost per unit)", async function () {
+        const s = snapshotAtHealth(wad("1.1"), {
+          positions: [eth({ feeWad: 0n })],
+          keeperRewardTokens: usdc(5),
+        });
+        const plan = await planOf(s);
+        expect(plan.closes.length).to.equal(1);
+        await expectLands(s, plan);
+      });
+
       it("skips a close that would lower health (health·mmr < fee, deep under water)", async function () {
         // Health 0.015 with fee/mmr = 0.02: closing costs more health than it relieves.
         const s = snapshotAtHealth(wad("0.015"), { positions: [eth()], policy: { allowTopUp: false } });
@@ -534,6 +544,38 @@ describe("RebalanceMath", function () {
       expect(await harness.healthAfter(snap, p)).to.equal(ref.finalHealthWad);
       const empty = plan({ targetHealthWad: 0n });
       expect(await harness.healthAfter(snap, empty)).to.equal(snap.healthWad);
+    });
+  });
+
+  describe("execute", function () {
+    it("returns the account after the plan, as the reference computes it from scratch", async function () {
+      const { harness } = await loadFixture(deployHarness);
+      const s = snapshotAtHealth(wad("1.1"), {
+        positions: [
+          eth({ entryPriceWad: wad(2900) }),
+          btc({ sizeWad: -wad("0.5"), entryPriceWad: wad(61000) }),
+        ],
+        reserveTokens: usdc(300),
+        keeperRewardTokens: usdc(5),
+        deleverageRoomWad: [UNCAPPED, wad(5000)],
+      });
+      const plan = await planOf(s);
+      expect(plan.closes.length).to.be.greaterThan(0);
+      const next = await harness.execute(s, plan);
+      const ref = execute(s, plan).after;
+      expect(next.marginTokens).to.equal(ref.marginTokens);
+      expect(next.reserveTokens).to.equal(ref.reserveTokens);
+      expect(next.equityWad).to.equal(ref.equityWad);
+      expect(next.maintenanceWad).to.equal(ref.maintenanceWad);
+      expect(next.initialWad).to.equal(ref.initialWad);
+      expect(next.healthWad).to.equal(ref.healthWad);
+      const open = next.positions
+        .map((p, i) => [p.sizeWad, next.deleverageRoomWad[i]])
+        .filter(([size]) => size !== 0n);
+      expect(open).to.deep.equal(ref.positions.map((p, i) => [p.sizeWad, ref.deleverageRoomWad[i]]));
+      // The input snapshot is left untouched.
+      expect((await harness.execute(s, plan)).healthWad).to.equal(next.healthWad);
+      expect(s.positions[1].sizeWad).to.equal(-wad("0.5"));
     });
   });
 
