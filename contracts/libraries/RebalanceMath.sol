@@ -1,0 +1,478 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {AccountSnapshot, CloseStep, Plan} from "../interfaces/RebalanceTypes.sol";
+import {MarginMath} from "./MarginMath.sol";
+import {WadMath} from "./WadMath.sol";
+
+/// @title RebalanceMath
+/// @notice The cost-aware rebalance planner shared by the strategies, and an exact simulation of how the
+///         engine executes a plan.
+/// @dev Notation (all WAD unless said otherwise): equity `E`, maintenance requirement `MM`, initial
+///      requirement `IM`, target health `h*`, token scale `scale = 10**(18 − decimals)`, keeper reward
+///      `R = keeperRewardTokens·scale` (paid from margin after the plan executes, so it is a cost the plan
+///      must cover).
+///
+///      Restoring `h*` means reaching `E − R ≥ h*·MM`; the **gap** is `G = h*·MM − (E − R)`.
+///      - A top-up of `T` tokens raises `E` by `T·scale` and costs nothing but gas: `T = ⌈G / scale⌉`.
+///      - Closing notional `n` in market `i` at the oracle price leaves `E` unchanged except for the fee
+///        (realised PnL only moves from unrealised to margin) and lowers `MM` by `n·mmr_i`, so it lowers
+///        the gap by `n·(h*·mmr_i − fee_i)` at a cost of `n·fee_i`.
+///
+///      Minimising the total fee subject to closing the gap is a linear program with one constraint and
+///      box bounds `0 ≤ n_i ≤ min(notional_i, room_i)`: a fractional knapsack. Greedy by relief per unit
+///      of cost, `(h*·mmr_i − fee_i) / fee_i` descending (fee-free markets first), is optimal for it.
+///      Markets with `h*·mmr_i ≤ fee_i` never help and are skipped. Top-up is free, so it comes first
+///      unless the caller prefers deleverage (turbulence: capital preservation), in which case the closes
+///      are planned first and the top-up covers only what they could not reach. Execution order is fixed
+///      by `Plan` (top-up, then closes); equity effects are additive, so planning the closes before the
+///      top-up gives the same end state, and every per-step condition checked without the top-up still
+///      holds with it (more margin, higher health).
+///
+///      Rounding: the planner tracks the account exactly as the engine will change it (token rounding of
+///      realised PnL and fees, maintenance rounded up), sizes each close for the exact remaining gap plus
+///      `scale + CLOSE_ROUNDING_SLACK_WAD` (the most a close's rounding can cost), and sizes the last
+///      top-up exactly. A plan therefore ends at or just above `h*` (by a few token units of equity), or
+///      below it only when the allowed means run out.
+library RebalanceMath {
+    using WadMath for uint256;
+
+    /// @notice Extra gap (WAD, on top of one token unit) each close is sized for, covering the wei-level
+    ///         rounding of its fee, realised PnL and maintenance term.
+    uint256 internal constant CLOSE_ROUNDING_SLACK_WAD = 16;
+
+    /// @notice Thrown when a simulated plan tops up more than the reserve holds.
+    /// @param topUpTokens The plan's top-up.
+    /// @param reserveTokens The account's reserve.
+    error RebalanceMathTopUpExceedsReserve(uint256 topUpTokens, uint256 reserveTokens);
+
+    /// @notice Thrown when a simulated close names no position, has the wrong sign, or exceeds the position.
+    /// @param index The close's position index.
+    /// @param sizeWad The close's size.
+    error RebalanceMathInvalidClose(uint256 index, int256 sizeWad);
+
+    /// @notice Thrown when a simulated close realises a loss (plus fee) larger than the margin, which the
+    ///         engine refuses.
+    /// @param lossTokens The realised loss plus fee (token units).
+    /// @param marginTokens The margin at that step.
+    error RebalanceMathLossExceedsMargin(uint256 lossTokens, uint256 marginTokens);
+
+    /// @notice Thrown when the margin left after a simulated plan cannot pay its sweep and keeper reward.
+    /// @param neededTokens Sweep plus keeper reward.
+    /// @param marginTokens The margin left.
+    error RebalanceMathInsufficientMargin(uint256 neededTokens, uint256 marginTokens);
+
+    /// @dev The account as a plan changes it (margin, equity, maintenance, position sizes), with the
+    ///      planning constants (token scale, keeper reward, target health).
+    struct Account {
+        uint256 marginTokens;
+        int256 equityWad;
+        uint256 maintenanceWad;
+        int256[] sizesWad;
+        uint256 scale;
+        uint256 rewardWad;
+        uint256 targetHealthWad;
+    }
+
+    // ------------------------------------------------------------------------------------- planning
+
+    /// @notice The cheapest plan that restores `targetHealthWad` after paying the keeper reward, or an empty
+    ///         plan when there is nothing (worth) doing.
+    /// @dev See the library notes for the math. Steps:
+    ///      1. `G = h*·MM − (E − R)` (with `h*·MM` rounded up). Empty when the account has no positions,
+    ///         when `G ≤ 0`, or when the plan is **dust**: `G < R`, i.e. the equity the plan restores is
+    ///         below its own gas cost (the keeper reward). Equivalently: the account already has `h*`
+    ///         before the reward, and the rebalance would only exist to pay its keeper.
+    ///      2. Unless `preferDeleverage`: if `allowTopUp`, `T = min(reserveTokens, ⌈G / scale⌉)`.
+    ///      3. If `allowDeleverage` and a gap remains: for each market in cost order (see `costOrder`),
+    ///         `n_i = ⌈(G + scale + slack) / (h*·mmr_i − fee_i)⌉`, closed size `⌈n_i / P_i⌉` with the
+    ///         position's sign, capped at `|size_i|`, at the market's deleverage room (closed notional,
+    ///         rounded up as the engine does, never above `deleverageRoomWad[i]`) and at what the margin
+    ///         can pay if the close realises a net loss (the engine refuses a loss above margin; the
+    ///         keeper reward stays reserved). A close that would lower health at its step (possible only
+    ///         when `health·mmr_i < fee_i`, i.e. deep below 1) is skipped.
+    ///      4. With `preferDeleverage`: if `allowTopUp`, `T = min(reserveTokens, ⌈G_left / scale⌉)`.
+    ///      5. Empty when no step was possible, when the margin left could not pay the keeper reward, or
+    ///         when the plan would not raise health above its current value net of the reward (it cannot
+    ///         pay for itself). Otherwise `targetHealthWad = h*`; the plan may end below `h*` only when the
+    ///         allowed means are exhausted.
+    ///      Limits of the single greedy pass (both need health or margin far below normal): a market capped
+    ///      by the margin, or skipped because its close would lower health, is not revisited after later
+    ///      closes or (with `preferDeleverage`) the top-up have improved the account.
+    /// @param s The account snapshot.
+    /// @param targetHealthWad The health to restore, `h*` (WAD).
+    /// @param preferDeleverage Plan closes before the top-up (turbulence).
+    function planToTarget(
+        AccountSnapshot memory s,
+        uint256 targetHealthWad,
+        bool preferDeleverage
+    ) internal pure returns (Plan memory plan) {
+        if (s.maintenanceWad == 0) return plan;
+        uint256 rewardWad = s.keeperRewardTokens.toWad(s.scale);
+        int256 gapWad = gap(s.equityWad, s.maintenanceWad, targetHealthWad, rewardWad);
+        if (gapWad <= 0 || uint256(gapWad) < rewardWad) return plan;
+
+        Account memory a = _load(s, targetHealthWad);
+        uint256 topUpTokens;
+        if (s.policy.allowTopUp && !preferDeleverage) topUpTokens = _topUp(a, s.reserveTokens, gapWad);
+        CloseStep[] memory closes;
+        if (s.policy.allowDeleverage) closes = _deleverage(s, a);
+        if (s.policy.allowTopUp && preferDeleverage) {
+            gapWad = gap(a.equityWad, a.maintenanceWad, targetHealthWad, rewardWad);
+            if (gapWad > 0) topUpTokens = _topUp(a, s.reserveTokens, gapWad);
+        }
+
+        if (topUpTokens == 0 && closes.length == 0) return plan;
+        if (a.marginTokens < s.keeperRewardTokens) return plan;
+        if (MarginMath.health(a.equityWad - int256(rewardWad), a.maintenanceWad) <= s.healthWad) return plan;
+        plan.targetHealthWad = targetHealthWad;
+        plan.topUpTokens = topUpTokens;
+        plan.closes = closes;
+    }
+
+    /// @notice The sweep plan: margin beyond what `targetHealthWad` and the initial requirement need moves
+    ///         back to reserve, or an empty plan.
+    /// @dev Applies only when `sweepHealthWad != 0` and `healthWad ≥ sweepHealthWad`. Sweeps
+    ///
+    ///          W = ⌊min(E − R − h*·MM, E − R − IM, (marginTokens − rewardTokens)·scale) / scale⌋
+    ///
+    ///      tokens (`h*·MM` rounded up): after the sweep and the keeper reward, equity stays at or above both
+    ///      `h*·MM` and `IM`, and the margin can still pay the reward (equity may include unrealised profit
+    ///      that cannot be withdrawn). Empty when `W == 0` or `W·scale < R` (dust: the sweep is worth less
+    ///      than its gas cost). Health after a sweep may stay well above `h*` when the initial requirement
+    ///      binds; the sweep plan's `targetHealthWad` is the floor `h*`.
+    /// @param s The account snapshot.
+    /// @param targetHealthWad The health the sweep must not go below, `h*` (WAD).
+    function planSweep(AccountSnapshot memory s, uint256 targetHealthWad) internal pure returns (Plan memory plan) {
+        if (s.policy.sweepHealthWad == 0 || s.healthWad < s.policy.sweepHealthWad) return plan;
+        if (s.marginTokens <= s.keeperRewardTokens) return plan;
+        uint256 rewardWad = s.keeperRewardTokens.toWad(s.scale);
+        int256 afterReward = s.equityWad - int256(rewardWad);
+        int256 aboveTarget = afterReward - int256(s.maintenanceWad.mulWadUp(targetHealthWad));
+        int256 aboveInitial = afterReward - int256(s.initialWad);
+        if (aboveTarget <= 0 || aboveInitial <= 0) return plan;
+        uint256 freeWad = Math.min(
+            Math.min(uint256(aboveTarget), uint256(aboveInitial)),
+            (s.marginTokens - s.keeperRewardTokens).toWad(s.scale)
+        );
+        uint256 sweepTokens = freeWad.toTokenDown(s.scale);
+        if (sweepTokens == 0 || sweepTokens.toWad(s.scale) < rewardWad) return plan;
+        plan.targetHealthWad = targetHealthWad;
+        plan.sweepTokens = sweepTokens;
+    }
+
+    /// @notice The gap `G = h*·MM − (E − R)` (WAD, signed; `h*·MM` rounded up): the equity a rebalance must
+    ///         add (or the requirement it must remove, weighted by `h*`) so that health after paying the
+    ///         reward is at least `h*`. `G ≤ 0` ⇔ `⌊(E − R)/MM⌋ ≥ h*`.
+    /// @param equityWad Equity `E`.
+    /// @param maintenanceWad Maintenance requirement `MM`.
+    /// @param targetHealthWad Target health `h*`.
+    /// @param rewardWad Keeper reward `R`.
+    function gap(
+        int256 equityWad,
+        uint256 maintenanceWad,
+        uint256 targetHealthWad,
+        uint256 rewardWad
+    ) internal pure returns (int256) {
+        return int256(maintenanceWad.mulWadUp(targetHealthWad)) - (equityWad - int256(rewardWad));
+    }
+
+    /// @notice Indices of the positions deleverage may close at target `targetHealthWad`, cheapest relief
+    ///         first.
+    /// @dev Eligible: non-zero size and relief `r_i = h*·mmr_i − fee_i > 0` (`h*·mmr_i` rounded down). Order:
+    ///      ascending cost per unit of relief `fee_i / r_i` (fee-free markets first; ties keep index order),
+    ///      compared without division as `fee_a·r_b < fee_b·r_a`. Insertion sort: at most
+    ///      `MAX_MARKETS_PER_ACCOUNT` entries.
+    /// @param positions The positions.
+    /// @param targetHealthWad Target health `h*`.
+    function costOrder(
+        MarginMath.PositionData[] memory positions,
+        uint256 targetHealthWad
+    ) internal pure returns (uint256[] memory order) {
+        uint256 n = positions.length;
+        order = new uint256[](n);
+        uint256[] memory relief = new uint256[](n);
+        uint256 count;
+        for (uint256 i; i < n; ++i) {
+            MarginMath.PositionData memory p = positions[i];
+            uint256 gross = targetHealthWad.mulWadDown(p.mmrWad);
+            if (p.sizeWad == 0 || gross <= p.feeWad) continue;
+            uint256 r = gross - p.feeWad;
+            uint256 j = count;
+            while (j != 0 && _cheaper(p.feeWad, r, positions[order[j - 1]].feeWad, relief[j - 1])) {
+                order[j] = order[j - 1];
+                relief[j] = relief[j - 1];
+                --j;
+            }
+            order[j] = i;
+            relief[j] = r;
+            ++count;
+        }
+        _shrink(order, count);
+    }
+
+    // ------------------------------------------------------------------------------------ simulation
+
+    /// @notice Health after each step of `plan`, executed as the engine does: `[after top-up, after close 1,
+    ///         …, after close k, final]`, where the final entry also moves the sweep to reserve and pays the
+    ///         keeper reward from margin. An empty plan executes nothing and pays no reward.
+    /// @dev A close of `c` (same sign as the position) realises `pnl(c)` (gain rounded down, loss up) and
+    ///      pays the fee `⌈⌈|c|·P⌉·fee⌉`; the net moves margin by `net` tokens (a net gain rounded down, a
+    ///      net loss rounded up), exactly as `MarginEngine` settles a reduce. Equity and maintenance are
+    ///      updated term by term from the snapshot's values. Reverts where the engine would refuse the step.
+    /// @param s The account snapshot.
+    /// @param plan The plan.
+    function healthPath(AccountSnapshot memory s, Plan memory plan) internal pure returns (uint256[] memory path) {
+        (, path) = _run(s, plan);
+    }
+
+    /// @notice Health after `plan` executes and the keeper is paid (the last entry of `healthPath`).
+    /// @param s The account snapshot.
+    /// @param plan The plan.
+    function healthAfter(AccountSnapshot memory s, Plan memory plan) internal pure returns (uint256) {
+        uint256[] memory path = healthPath(s, plan);
+        return path[path.length - 1];
+    }
+
+    /// @notice The snapshot of the account after `plan` executes (see `healthPath`), at the same prices: new
+    ///         margin, reserve, equity, requirements, health and sizes (closed positions stay, with size 0),
+    ///         deleverage room reduced by the closed notional (rounded up; uncapped rooms stay uncapped).
+    /// @dev A fresh snapshot: `s` is not modified. Market data arrays other than the room are shared with `s`.
+    /// @param s The account snapshot.
+    /// @param plan The plan.
+    function execute(AccountSnapshot memory s, Plan memory plan) internal pure returns (AccountSnapshot memory next) {
+        (Account memory a, uint256[] memory path) = _run(s, plan);
+        uint256 n = s.positions.length;
+        next.account = s.account;
+        next.marginTokens = a.marginTokens;
+        next.reserveTokens = s.reserveTokens - plan.topUpTokens + plan.sweepTokens;
+        next.equityWad = a.equityWad;
+        next.maintenanceWad = a.maintenanceWad;
+        next.healthWad = path[path.length - 1];
+        next.keeperRewardTokens = s.keeperRewardTokens;
+        next.scale = s.scale;
+        next.policy = s.policy;
+        next.volatilityWad = s.volatilityWad;
+        next.positions = new MarginMath.PositionData[](n);
+        next.deleverageRoomWad = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
+            MarginMath.PositionData memory p = s.positions[i];
+            next.positions[i] = MarginMath.PositionData(
+                p.marketId,
+                a.sizesWad[i],
+                p.entryPriceWad,
+                p.priceWad,
+                p.imrWad,
+                p.mmrWad,
+                p.feeWad,
+                p.penaltyWad
+            );
+            next.deleverageRoomWad[i] = s.deleverageRoomWad[i];
+        }
+        for (uint256 j; j < plan.closes.length; ++j) {
+            CloseStep memory step = plan.closes[j];
+            uint256 room = next.deleverageRoomWad[step.index];
+            if (room == type(uint256).max) continue;
+            uint256 closed = MarginMath.notionalWad(step.sizeWad, s.positions[step.index].priceWad);
+            next.deleverageRoomWad[step.index] = room > closed ? room - closed : 0;
+        }
+        next.initialWad = MarginMath.initialWad(next.positions);
+    }
+
+    /// @dev Executes `plan` on `s` (see `healthPath`): the account afterwards and the health after each step.
+    function _run(
+        AccountSnapshot memory s,
+        Plan memory plan
+    ) private pure returns (Account memory a, uint256[] memory path) {
+        uint256 k = plan.closes.length;
+        path = new uint256[](k + 2);
+        if (plan.topUpTokens > s.reserveTokens) {
+            revert RebalanceMathTopUpExceedsReserve(plan.topUpTokens, s.reserveTokens);
+        }
+        a = _load(s, 0);
+        a.marginTokens += plan.topUpTokens;
+        a.equityWad += int256(plan.topUpTokens.toWad(s.scale));
+        path[0] = MarginMath.health(a.equityWad, a.maintenanceWad);
+
+        for (uint256 j; j < k; ++j) {
+            CloseStep memory step = plan.closes[j];
+            if (step.index >= a.sizesWad.length) revert RebalanceMathInvalidClose(step.index, step.sizeWad);
+            int256 size = a.sizesWad[step.index];
+            if (step.sizeWad == 0 || (step.sizeWad > 0) != (size > 0) || WadMath.abs(step.sizeWad) > WadMath.abs(size))
+                revert RebalanceMathInvalidClose(step.index, step.sizeWad);
+            (int256 netTokens, int256 equityAfter, uint256 maintenanceAfter) = _closeEffect(
+                a,
+                s.positions[step.index],
+                size,
+                step.sizeWad
+            );
+            if (netTokens < 0 && uint256(-netTokens) > a.marginTokens) {
+                revert RebalanceMathLossExceedsMargin(uint256(-netTokens), a.marginTokens);
+            }
+            _commit(a, step, netTokens, equityAfter, maintenanceAfter);
+            path[j + 1] = MarginMath.health(a.equityWad, a.maintenanceWad);
+        }
+
+        bool empty = plan.topUpTokens == 0 && k == 0 && plan.sweepTokens == 0;
+        uint256 outTokens = empty ? 0 : plan.sweepTokens + s.keeperRewardTokens;
+        if (outTokens > a.marginTokens) revert RebalanceMathInsufficientMargin(outTokens, a.marginTokens);
+        a.marginTokens -= outTokens;
+        a.equityWad -= int256(outTokens.toWad(s.scale));
+        path[k + 1] = MarginMath.health(a.equityWad, a.maintenanceWad);
+    }
+
+    // ------------------------------------------------------------------------------------- private
+
+    /// @dev Tops up `min(reserve, ⌈gap / scale⌉)` tokens into `a`.
+    function _topUp(Account memory a, uint256 reserveTokens, int256 gapWad) private pure returns (uint256 topUpTokens) {
+        topUpTokens = Math.min(reserveTokens, uint256(gapWad).toTokenUp(a.scale));
+        a.marginTokens += topUpTokens;
+        a.equityWad += int256(topUpTokens.toWad(a.scale));
+    }
+
+    /// @dev Greedy deleverage in cost order (see `planToTarget`), applied to `a` exactly.
+    function _deleverage(AccountSnapshot memory s, Account memory a) private pure returns (CloseStep[] memory closes) {
+        uint256[] memory order = costOrder(s.positions, a.targetHealthWad);
+        closes = new CloseStep[](order.length);
+        uint256 count;
+        for (uint256 k; k < order.length; ++k) {
+            int256 gapWad = gap(a.equityWad, a.maintenanceWad, a.targetHealthWad, a.rewardWad);
+            if (gapWad <= 0) break;
+            uint256 i = order[k];
+            CloseStep memory step = _close(a, s.positions[i], i, uint256(gapWad), s.deleverageRoomWad[i]);
+            if (step.sizeWad != 0) closes[count++] = step;
+        }
+        assembly ("memory-safe") {
+            mstore(closes, count)
+        }
+    }
+
+    /// @dev Sizes the close of position `i` for `gapWad` and applies it to `a`, unless it is zero or would
+    ///      lower health at its step (then returns a zero-size step and leaves `a` unchanged).
+    function _close(
+        Account memory a,
+        MarginMath.PositionData memory p,
+        uint256 i,
+        uint256 gapWad,
+        uint256 roomWad
+    ) private pure returns (CloseStep memory step) {
+        step.index = i;
+        int256 size = a.sizesWad[i];
+        uint256 closeAbs = _closeSize(a, p, i, gapWad, roomWad);
+        if (closeAbs == 0) return step;
+        int256 closeWad = size > 0 ? int256(closeAbs) : -int256(closeAbs);
+        (int256 netTokens, int256 equityAfter, uint256 maintenanceAfter) = _closeEffect(a, p, size, closeWad);
+        if (MarginMath.health(equityAfter, maintenanceAfter) < MarginMath.health(a.equityWad, a.maintenanceWad)) {
+            return step;
+        }
+        step.sizeWad = closeWad;
+        _commit(a, step, netTokens, equityAfter, maintenanceAfter);
+    }
+
+    /// @dev Size (magnitude) to close in position `i` for `gapWad`, within the position, the market's
+    ///      deleverage room and what the margin can pay (see `planToTarget`).
+    function _closeSize(
+        Account memory a,
+        MarginMath.PositionData memory p,
+        uint256 i,
+        uint256 gapWad,
+        uint256 roomWad
+    ) private pure returns (uint256 closeAbs) {
+        uint256 sizeAbs = WadMath.abs(a.sizesWad[i]);
+        uint256 reliefWad = a.targetHealthWad.mulWadDown(p.mmrWad) - p.feeWad;
+        uint256 notionalWad = (gapWad + a.scale + CLOSE_ROUNDING_SLACK_WAD).divWadUp(reliefWad);
+        closeAbs = Math.min(notionalWad.divWadUp(p.priceWad), sizeAbs);
+
+        if (roomWad < MarginMath.notionalWad(a.sizesWad[i], p.priceWad)) {
+            // ⌈c·P⌉ ≤ room ⇔ c ≤ ⌊room / P⌋.
+            closeAbs = Math.min(closeAbs, roomWad.divWadDown(p.priceWad));
+        }
+
+        closeAbs = Math.min(closeAbs, _payableSize(a, p, a.sizesWad[i]));
+    }
+
+    /// @dev Largest size of a position of size `sizeWad` whose close the margin can pay (the engine refuses a
+    ///      realised loss plus fee above margin), keeping the keeper reward in margin.
+    ///      Net cost per unit of size `k = P·fee − pnl per unit` (signed); the net loss of closing `c` is at
+    ///      most `c·k + 3` wei after rounding, so `c ≤ (margin − R − 4) / k`. No limit when `k ≤ 0`.
+    function _payableSize(
+        Account memory a,
+        MarginMath.PositionData memory p,
+        int256 sizeWad
+    ) private pure returns (uint256) {
+        uint256 feePerSizeWad = p.priceWad.mulWadUp(p.feeWad);
+        bool priceUp = p.priceWad > p.entryPriceWad;
+        uint256 move = priceUp ? p.priceWad - p.entryPriceWad : p.entryPriceWad - p.priceWad;
+        bool gain = (sizeWad > 0) == priceUp;
+        uint256 costPerSizeWad = gain ? (move >= feePerSizeWad ? 0 : feePerSizeWad - move) : feePerSizeWad + move;
+        if (costPerSizeWad == 0) return type(uint256).max;
+        uint256 payableWad = a.marginTokens.toWad(a.scale);
+        payableWad = payableWad > a.rewardWad + 4 ? payableWad - a.rewardWad - 4 : 0;
+        return payableWad.divWadDown(costPerSizeWad);
+    }
+
+    /// @dev Effect of closing `closeWad` of a position of size `sizeWad`, as the engine settles it: net
+    ///      token flow (realised PnL minus fee; gain rounded down, loss up), equity and maintenance after.
+    function _closeEffect(
+        Account memory a,
+        MarginMath.PositionData memory p,
+        int256 sizeWad,
+        int256 closeWad
+    ) private pure returns (int256 netTokens, int256 equityAfter, uint256 maintenanceAfter) {
+        int256 remaining = sizeWad - closeWad;
+        int256 realisedWad = MarginMath.pnlWad(closeWad, p.entryPriceWad, p.priceWad);
+        uint256 feeWad = MarginMath.notionalWad(closeWad, p.priceWad).mulWadUp(p.feeWad);
+        int256 netWad = realisedWad - int256(feeWad);
+        netTokens =
+            netWad >= 0 ? int256(uint256(netWad).toTokenDown(a.scale)) : -int256(uint256(-netWad).toTokenUp(a.scale));
+        equityAfter =
+            a.equityWad +
+            netTokens * int256(a.scale) +
+            MarginMath.pnlWad(remaining, p.entryPriceWad, p.priceWad) -
+            MarginMath.pnlWad(sizeWad, p.entryPriceWad, p.priceWad);
+        maintenanceAfter =
+            a.maintenanceWad +
+            MarginMath.notionalWad(remaining, p.priceWad).mulWadUp(p.mmrWad) -
+            MarginMath.notionalWad(sizeWad, p.priceWad).mulWadUp(p.mmrWad);
+    }
+
+    /// @dev Writes a close into `a`.
+    function _commit(
+        Account memory a,
+        CloseStep memory step,
+        int256 netTokens,
+        int256 equityAfter,
+        uint256 maintenanceAfter
+    ) private pure {
+        a.marginTokens = uint256(int256(a.marginTokens) + netTokens);
+        a.equityWad = equityAfter;
+        a.maintenanceWad = maintenanceAfter;
+        a.sizesWad[step.index] -= step.sizeWad;
+    }
+
+    /// @dev The snapshot as a mutable account (sizes copied: the snapshot is never modified).
+    function _load(AccountSnapshot memory s, uint256 targetHealthWad) private pure returns (Account memory a) {
+        uint256 n = s.positions.length;
+        a.scale = s.scale;
+        a.rewardWad = s.keeperRewardTokens.toWad(s.scale);
+        a.targetHealthWad = targetHealthWad;
+        a.marginTokens = s.marginTokens;
+        a.equityWad = s.equityWad;
+        a.maintenanceWad = s.maintenanceWad;
+        a.sizesWad = new int256[](n);
+        for (uint256 i; i < n; ++i) a.sizesWad[i] = s.positions[i].sizeWad;
+    }
+
+    /// @dev Whether relief `ra` at fee `fa` is strictly cheaper per unit than relief `rb` at fee `fb`.
+    function _cheaper(uint256 fa, uint256 ra, uint256 fb, uint256 rb) private pure returns (bool) {
+        return fa * rb < fb * ra;
+    }
+
+    /// @dev Sets the length of a memory array to `length` (≤ its current length).
+    function _shrink(uint256[] memory array, uint256 length) private pure {
+        assembly ("memory-safe") {
+            mstore(array, length)
+        }
+    }
+}
