@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {IAccountLens} from "../interfaces/IAccountLens.sol";
 import {IMarginEngine} from "../interfaces/IMarginEngine.sol";
 import {ICollateralVault} from "../interfaces/ICollateralVault.sol";
+import {IChainlinkOracleAdapter} from "../interfaces/IChainlinkOracleAdapter.sol";
 import {AccountSnapshot} from "../interfaces/RebalanceTypes.sol";
 import {LiquidationMath} from "../libraries/LiquidationMath.sol";
 import {MarginMath} from "../libraries/MarginMath.sol";
@@ -41,6 +42,7 @@ contract AccountLens is IAccountLens {
         v.initialWad = snap.initialWad;
         v.healthWad = snap.healthWad;
         v.distanceToLiquidationWad = snap.equityWad - int256(snap.maintenanceWad);
+        _fillVolatility(snap);
         v.hitProbabilityWad = _hitProbability(snap);
         v.pricesOk = pricesOk;
         v.policy = snap.policy;
@@ -72,6 +74,7 @@ contract AccountLens is IAccountLens {
     /// @inheritdoc IAccountLens
     function hitProbability(address account) external view returns (uint256) {
         (AccountSnapshot memory snap, ) = _engine.accountSnapshot(account);
+        _fillVolatility(snap);
         return _hitProbability(snap);
     }
 
@@ -83,6 +86,15 @@ contract AccountLens is IAccountLens {
     /// @inheritdoc IAccountLens
     function engine() external view returns (address) {
         return address(_engine);
+    }
+
+    /// @dev The engine leaves volatilities zero when the account's strategy does not read them; the
+    ///      lens always reports them, from the oracle adapter.
+    function _fillVolatility(AccountSnapshot memory snap) private view {
+        IChainlinkOracleAdapter oracle = IChainlinkOracleAdapter(_engine.oracle());
+        for (uint256 i; i < snap.positions.length; ++i) {
+            (snap.volatilityWad[i], ) = oracle.volatility(_engine.marketConfig(snap.positions[i].marketId).asset);
+        }
     }
 
     function _hitProbability(AccountSnapshot memory snap) private view returns (uint256) {

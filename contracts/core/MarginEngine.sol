@@ -18,6 +18,7 @@ import {TradeLogic} from "../libraries/TradeLogic.sol";
 import {LiquidationLogic} from "../libraries/LiquidationLogic.sol";
 import {RebalanceLogic} from "../libraries/RebalanceLogic.sol";
 import {AccountSnapshot, Plan, Policy} from "../interfaces/RebalanceTypes.sol";
+import {IRebalanceStrategy} from "../interfaces/IRebalanceStrategy.sol";
 
 /// @title MarginEngine
 /// @notice Markets, cross-margined positions, health, liquidation and rebalancing (see `IMarginEngine`).
@@ -162,7 +163,9 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
                         policy.sweepHealthWad <= MAX_POLICY_HEALTH)) &&
                 (policy.allowTopUp || policy.allowDeleverage);
         if (!valid) revert MarginEngineInvalidPolicy(policy);
-        if (!_s.approvedStrategies[policy.strategy]) revert MarginEngineStrategyNotApproved(policy.strategy);
+        if (_s.strategyFlags[policy.strategy] & EngineLib.STRATEGY_APPROVED == 0) {
+            revert MarginEngineStrategyNotApproved(policy.strategy);
+        }
         _s.policies[msg.sender] = policy;
         emit PolicyUpdated(msg.sender, policy);
     }
@@ -178,7 +181,11 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
     function setStrategyApproval(address strategy, bool approved) external {
         _checkRole(ConstantsLib.ADMIN_ROLE, false);
         if (strategy == address(0)) revert MarginEngineZeroAddress();
-        _s.approvedStrategies[strategy] = approved;
+        _s.strategyFlags[strategy] =
+            approved
+                ? EngineLib.STRATEGY_APPROVED |
+                    (IRebalanceStrategy(strategy).usesVolatility() ? EngineLib.STRATEGY_USES_VOLATILITY : 0)
+                : 0;
         emit StrategyApproval(strategy, approved);
     }
 
@@ -229,7 +236,7 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
 
     /// @inheritdoc IMarginEngine
     function isStrategyApproved(address strategy) external view returns (bool) {
-        return _s.approvedStrategies[strategy];
+        return _s.strategyFlags[strategy] & EngineLib.STRATEGY_APPROVED != 0;
     }
 
     /// @inheritdoc IMarginEngine

@@ -73,7 +73,8 @@ interface ILiquidityPool is IERC4626 {
     function payTrader(address to, uint256 amountTokens) external;
 
     /// @notice Records `totalTokens` the engine has just sent to the pool, of which `insuranceTokens`
-    ///         go to the insurance buffer and the rest to LPs. Engine only.
+    ///         go to the insurance buffer and the rest to LPs. Engine only. Tokens sent for LPs alone
+    ///         (trading fees, realised trader losses) need no record: they raise `totalAssets` on arrival.
     /// @param totalTokens The amount that arrived (token units).
     /// @param insuranceTokens The insurance part (≤ `totalTokens`).
     function recordIncome(uint256 totalTokens, uint256 insuranceTokens) external;

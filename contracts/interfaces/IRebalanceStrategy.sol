@@ -19,6 +19,10 @@ interface IRebalanceStrategy {
     /// @param snapshot The account snapshot.
     function hitProbability(AccountSnapshot calldata snapshot) external view returns (uint256);
 
+    /// @notice Whether `plan` reads `AccountSnapshot.volatilityWad`. When false the engine leaves it zero
+    ///         and saves the oracle reads; it asks once, when governance approves the strategy.
+    function usesVolatility() external pure returns (bool);
+
     /// @notice Short human-readable name (e.g. "threshold").
     function name() external pure returns (string memory);
 }

@@ -16,6 +16,9 @@ library ConstantsLib {
     uint256 internal constant MAX_MARKETS_PER_ACCOUNT = 8;
     /// @notice Most markets the engine can list (market ids are bits of 128-bit bitmaps, id 0 unused).
     uint256 internal constant MAX_MARKETS = 127;
+    /// @notice An account whose equity is at most this many keeper rewards is too small to rebalance
+    ///         economically: a rebalance may close it out entirely instead (see `RebalanceLogic`).
+    uint256 internal constant CLOSE_OUT_MAX_REWARDS = 10;
     /// @notice OpenZeppelin AccessControl's admin role.
     bytes32 internal constant ADMIN_ROLE = 0x00;
     /// @notice Role that may only pause.

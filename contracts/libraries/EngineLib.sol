@@ -36,13 +36,19 @@ library EngineLib {
         uint256 reserveFactorWad;
         uint256 totalEntryNotionalWad;
         mapping(address account => Policy) policies;
-        mapping(address strategy => bool) approvedStrategies;
+        /// @dev `STRATEGY_APPROVED | STRATEGY_USES_VOLATILITY` bits per strategy.
+        mapping(address strategy => uint256) strategyFlags;
         mapping(uint256 marketId => IMarginEngine.DeleverageCap) deleverageCaps;
         /// @dev Reward per rebalance and the bitmap of markets with a deleverage cap, in one slot: a
         ///      rebalance reads both, and reads a market's cap only when its bit is set.
         uint128 keeperRewardTokens;
         uint128 cappedMarkets;
     }
+
+    /// @notice Strategy flag: governance approved it.
+    uint256 internal constant STRATEGY_APPROVED = 1;
+    /// @notice Strategy flag: its plans read volatilities.
+    uint256 internal constant STRATEGY_USES_VOLATILITY = 2;
 
     /// @notice The engine's immutable wiring, handed to the logic libraries.
     struct Wiring {
@@ -178,7 +184,8 @@ library EngineLib {
             uint256 total = uint256(-traderDeltaTokens) + insuranceTokens;
             if (total != 0) {
                 w.vault.transferMargin(account, address(w.pool), total);
-                w.pool.recordIncome(total, insuranceTokens);
+                // LP assets are the pool's balance less insurance: income for LPs alone needs no call.
+                if (insuranceTokens != 0) w.pool.recordIncome(total, insuranceTokens);
             }
         }
     }

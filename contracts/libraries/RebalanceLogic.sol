@@ -24,6 +24,10 @@ import {WadMath} from "./WadMath.sol";
 ///      target (which must be at least the policy's), and reach the target (less `ROUNDING_TOLERANCE`)
 ///      unless every allowed means is exhausted (all reserve used when top-ups are allowed; every
 ///      position closed or its market at its cap when deleverage is allowed).
+///      Close-out: a plan that closes every position ends above any target; it is accepted only for an
+///      account too small to rebalance economically (equity at most `CLOSE_OUT_MAX_REWARDS` keeper
+///      rewards), which would otherwise drift into liquidation, and pays the keeper at most what the
+///      margin has left.
 library RebalanceLogic {
     using WadMath for uint256;
 
@@ -39,6 +43,7 @@ library RebalanceLogic {
         uint256 healthAfterWad;
         uint256 deleveragedNotionalWad;
         int256 traderDeltaTokens;
+        uint256 rewardTokens;
         bool capped;
     }
 
@@ -61,7 +66,8 @@ library RebalanceLogic {
     ) external returns (uint256) {
         Policy memory policy = s.policies[account];
         if (policy.strategy == address(0)) revert IMarginEngine.MarginEngineNoPolicy(account);
-        if (!s.approvedStrategies[policy.strategy])
+        uint256 flags = s.strategyFlags[policy.strategy];
+        if (flags & EngineLib.STRATEGY_APPROVED == 0)
             revert IMarginEngine.MarginEngineStrategyNotApproved(policy.strategy);
         uint256 bitmap = s.marketBitmap[account];
         if (bitmap == 0) revert IMarginEngine.MarginEngineNothingToRebalance(account, ConstantsLib.INFINITE_HEALTH);
@@ -73,7 +79,7 @@ library RebalanceLogic {
         (bool ok, IMarginEngine.PlanError err, Result memory r) = check(snap, plan);
         if (!ok) revert IMarginEngine.MarginEngineInvalidPlan(err);
 
-        _execute(s, w, snap, plan, keeper);
+        _execute(s, w, snap, plan, keeper, r.rewardTokens);
         emit IMarginEngine.Rebalanced(
             account,
             keeper,
@@ -82,7 +88,7 @@ library RebalanceLogic {
             plan.topUpTokens,
             r.deleveragedNotionalWad,
             plan.sweepTokens,
-            snap.keeperRewardTokens
+            r.rewardTokens
         );
         return r.healthAfterWad;
     }
@@ -111,7 +117,7 @@ library RebalanceLogic {
             if (_paused(w, bitmap, IPauseGuardian.Action.Liquidate)) return (action, plan, false);
             return (IMarginEngine.KeeperAction.Liquidate, plan, false);
         }
-        if (policy.strategy == address(0) || !s.approvedStrategies[policy.strategy]) return (action, plan, false);
+        if (s.strategyFlags[policy.strategy] & EngineLib.STRATEGY_APPROVED == 0) return (action, plan, false);
         if (_paused(w, bitmap, IPauseGuardian.Action.Rebalance)) return (action, plan, false);
         try IRebalanceStrategy(policy.strategy).plan(snap) returns (Plan memory p) {
             plan = p;
@@ -158,12 +164,26 @@ library RebalanceLogic {
         for (uint256 i; i < sim.closedNotional.length; ++i) r.deleveragedNotionalWad += sim.closedNotional[i];
 
         r.traderDeltaTokens = EngineLib.toTraderDeltaTokens(sim.netWad, snap.scale);
-        int256 marginAfter =
-            int256(snap.marginTokens + plan.topUpTokens) + r.traderDeltaTokens - int256(snap.keeperRewardTokens);
-        if (marginAfter < 0) return (false, IMarginEngine.PlanError.NoImprovement, r);
-        r.healthAfterWad = _finalHealth(snap, sim.sizes, uint256(marginAfter));
+        int256 marginBeforeReward = int256(snap.marginTokens + plan.topUpTokens) + r.traderDeltaTokens;
+        if (marginBeforeReward < 0) return (false, IMarginEngine.PlanError.NoImprovement, r);
+        bool closedOut = _closedOut(sim.sizes);
+        // A close-out pays the keeper what the margin has left, up to the reward; any other plan must
+        // afford the whole reward.
+        r.rewardTokens = snap.keeperRewardTokens;
+        if (uint256(marginBeforeReward) < r.rewardTokens) {
+            if (!closedOut) return (false, IMarginEngine.PlanError.NoImprovement, r);
+            r.rewardTokens = uint256(marginBeforeReward);
+        }
+        r.healthAfterWad = _finalHealth(snap, sim.sizes, uint256(marginBeforeReward) - r.rewardTokens);
 
         if (r.healthAfterWad <= snap.healthWad) return (false, IMarginEngine.PlanError.NoImprovement, r);
+        if (closedOut) {
+            // Closing everything ends above any target; it is allowed only for accounts too small to
+            // rebalance economically (equity at most CLOSE_OUT_MAX_REWARDS keeper rewards).
+            uint256 limit = ConstantsLib.CLOSE_OUT_MAX_REWARDS * snap.keeperRewardTokens * snap.scale;
+            if (snap.equityWad > int256(limit)) return (false, IMarginEngine.PlanError.Overshoot, r);
+            return (true, IMarginEngine.PlanError.Overshoot, r);
+        }
         if (r.healthAfterWad > plan.targetHealthWad + OVERSHOOT_TOLERANCE) {
             return (false, IMarginEngine.PlanError.Overshoot, r);
         }
@@ -182,10 +202,10 @@ library RebalanceLogic {
         EngineLib.Wiring memory w,
         AccountSnapshot memory snap,
         Plan memory plan,
-        address keeper
+        address keeper,
+        uint256 reward
     ) private {
         address account = snap.account;
-        uint256 reward = snap.keeperRewardTokens;
         // With a top-up, the reward leaves in the same vault call: validation proved the final margin
         // non-negative, and every later debit is covered by it.
         if (plan.topUpTokens != 0) {
@@ -283,10 +303,11 @@ library RebalanceLogic {
         uint256 reward = s.keeperRewardTokens;
         snap.keeperRewardTokens = reward < policy.maxKeeperRewardTokens ? reward : policy.maxKeeperRewardTokens;
         snap.volatilityWad = new uint256[](n);
+        bool readVolatility = s.strategyFlags[policy.strategy] & EngineLib.STRATEGY_USES_VOLATILITY != 0;
         snap.deleverageRoomWad = new uint256[](n);
         for (uint256 i; i < n; ++i) {
             uint256 marketId = snap.positions[i].marketId;
-            (snap.volatilityWad[i], ) = w.oracle.volatility(s.markets[marketId].asset);
+            if (readVolatility) (snap.volatilityWad[i], ) = w.oracle.volatility(s.markets[marketId].asset);
             snap.deleverageRoomWad[i] = deleverageRoom(s, marketId);
         }
     }
@@ -315,7 +336,8 @@ library RebalanceLogic {
         ) {
             return (false, IMarginEngine.PlanError.SweepNotAllowed, r);
         }
-        uint256 outflow = plan.sweepTokens + snap.keeperRewardTokens;
+        r.rewardTokens = snap.keeperRewardTokens;
+        uint256 outflow = plan.sweepTokens + r.rewardTokens;
         if (outflow > snap.marginTokens) return (false, IMarginEngine.PlanError.SweepTooLarge, r);
         int256 equityAfter = snap.equityWad - int256(outflow * snap.scale);
         r.healthAfterWad = MarginMath.health(equityAfter, snap.maintenanceWad);
@@ -429,6 +451,13 @@ library RebalanceLogic {
     /// @dev Notional of one size unit (1 wei of base), rounded up.
     function _unitNotional(MarginMath.PositionData memory p) private pure returns (uint256) {
         return p.priceWad / ConstantsLib.WAD + 1;
+    }
+
+    function _closedOut(int256[] memory sizes) private pure returns (bool) {
+        for (uint256 i; i < sizes.length; ++i) {
+            if (sizes[i] != 0) return false;
+        }
+        return true;
     }
 
     function _isEmpty(Plan memory plan) private pure returns (bool) {

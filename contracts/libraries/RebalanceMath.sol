@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {AccountSnapshot, CloseStep, Plan} from "../interfaces/RebalanceTypes.sol";
+import {ConstantsLib} from "./ConstantsLib.sol";
 import {MarginMath} from "./MarginMath.sol";
 import {WadMath} from "./WadMath.sol";
 
@@ -77,6 +78,29 @@ library RebalanceMath {
 
     // ------------------------------------------------------------------------------------- planning
 
+    /// @notice Closes every position of an account too small to rebalance economically, instead of
+    ///         leaving it to liquidation: when deleverage is allowed, the account's equity is positive but
+    ///         at most `CLOSE_OUT_MAX_REWARDS` keeper rewards, and every market has room for the close.
+    ///         Empty otherwise. The engine accepts such a plan although it ends above the target (no
+    ///         positions: infinite health), and pays the keeper at most what the margin has left.
+    /// @param s The account snapshot.
+    /// @param targetHealthWad The health the strategy aimed for (reported as the plan's target).
+    function closeOut(AccountSnapshot memory s, uint256 targetHealthWad) internal pure returns (Plan memory plan) {
+        uint256 n = s.positions.length;
+        if (!s.policy.allowDeleverage || n == 0 || s.equityWad <= 0) return plan;
+        if (uint256(s.equityWad) > ConstantsLib.CLOSE_OUT_MAX_REWARDS * s.keeperRewardTokens.toWad(s.scale)) {
+            return plan;
+        }
+        CloseStep[] memory closes = new CloseStep[](n);
+        for (uint256 i; i < n; ++i) {
+            MarginMath.PositionData memory p = s.positions[i];
+            if (MarginMath.notionalWad(p.sizeWad, p.priceWad) > s.deleverageRoomWad[i]) return plan;
+            closes[i] = CloseStep(i, p.sizeWad);
+        }
+        plan.targetHealthWad = targetHealthWad;
+        plan.closes = closes;
+    }
+
     /// @notice The cheapest plan that restores `targetHealthWad` after paying the keeper reward, or an empty
     ///         plan when there is nothing (worth) doing.
     /// @dev See the library notes for the math. Steps:
@@ -111,7 +135,8 @@ library RebalanceMath {
         if (s.maintenanceWad == 0) return plan;
         uint256 rewardWad = s.keeperRewardTokens.toWad(s.scale);
         int256 gapWad = gap(s.equityWad, s.maintenanceWad, targetHealthWad, rewardWad);
-        if (gapWad <= 0 || uint256(gapWad) < rewardWad) return plan;
+        if (gapWad <= 0) return plan;
+        if (uint256(gapWad) < rewardWad) return closeOut(s, targetHealthWad);
 
         Account memory a = _load(s, targetHealthWad);
         uint256 topUpTokens;
@@ -123,9 +148,11 @@ library RebalanceMath {
             if (gapWad > 0) topUpTokens = _topUp(a, s.reserveTokens, gapWad);
         }
 
-        if (topUpTokens == 0 && closes.length == 0) return plan;
-        if (a.marginTokens < s.keeperRewardTokens) return plan;
-        if (MarginMath.health(a.equityWad - int256(rewardWad), a.maintenanceWad) <= s.healthWad) return plan;
+        if (
+            (topUpTokens == 0 && closes.length == 0) ||
+            a.marginTokens < s.keeperRewardTokens ||
+            MarginMath.health(a.equityWad - int256(rewardWad), a.maintenanceWad) <= s.healthWad
+        ) return closeOut(s, targetHealthWad);
         plan.targetHealthWad = targetHealthWad;
         plan.topUpTokens = topUpTokens;
         plan.closes = closes;

@@ -51,6 +51,11 @@ contract ScriptedStrategy is IRebalanceStrategy {
     }
 
     /// @inheritdoc IRebalanceStrategy
+    function usesVolatility() external pure returns (bool) {
+        return false;
+    }
+
+    /// @inheritdoc IRebalanceStrategy
     function name() external pure returns (string memory) {
         return "scripted";
     }

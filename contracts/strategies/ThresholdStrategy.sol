@@ -29,6 +29,11 @@ contract ThresholdStrategy is IRebalanceStrategy {
     }
 
     /// @inheritdoc IRebalanceStrategy
+    function usesVolatility() external pure returns (bool) {
+        return false;
+    }
+
+    /// @inheritdoc IRebalanceStrategy
     function name() external pure returns (string memory) {
         return "threshold";
     }

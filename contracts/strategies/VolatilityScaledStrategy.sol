@@ -100,6 +100,11 @@ contract VolatilityScaledStrategy is IVolatilityScaledStrategy {
     }
 
     /// @inheritdoc IRebalanceStrategy
+    function usesVolatility() external pure returns (bool) {
+        return true;
+    }
+
+    /// @inheritdoc IRebalanceStrategy
     function name() external pure returns (string memory) {
         return "volatility-scaled";
     }

@@ -21,7 +21,20 @@ export const DEFAULTS = {
   heartbeat: 3_900, // Chainlink ETH/USD and BTC/USD publish at least hourly; 5 min of slack.
   maxDeviationWad: parseEther("0.2"),
   sequencerGracePeriod: 3_600,
+  volatilityStrategy: {
+    pMaxWad: parseEther("0.01"),
+    pTargetWad: parseEther("0.001"),
+    horizonSeconds: 3_600,
+    turbulenceVolatilityWad: parseEther("1.5"),
+    turbulenceTargetMultiplierWad: parseEther("1.25"),
+  },
   eth: {
+    volatility: {
+      initialVolatilityWad: parseEther("0.8"),
+      ewmaWindow: 21_600,
+      volatilityFeed: "0x0000000000000000000000000000000000000000",
+      volatilityFeedHeartbeat: 0,
+    },
     minPriceWad: parseEther("1"),
     maxPriceWad: parseEther("1000000"),
     market: {
@@ -34,6 +47,12 @@ export const DEFAULTS = {
     },
   },
   btc: {
+    volatility: {
+      initialVolatilityWad: parseEther("0.6"),
+      ewmaWindow: 21_600,
+      volatilityFeed: "0x0000000000000000000000000000000000000000",
+      volatilityFeedHeartbeat: 0,
+    },
     minPriceWad: parseEther("10"),
     maxPriceWad: parseEther("10000000"),
     market: {
@@ -138,11 +157,34 @@ export function deployCore(
   });
 
   m.call(engine, "setKeeperReward", [m.getParameter("keeperRewardTokens", DEFAULTS.keeperRewardTokens)]);
+
+  // Volatility estimates for the volatility-scaled strategy (EWMA of observed returns; a Chainlink
+  // realised-volatility feed can be added per asset with `setVolatilityConfig`).
+  m.call(oracle, "setVolatilityConfig", [ETH, m.getParameter("ethVolatility", DEFAULTS.eth.volatility)], {
+    id: "setVolatilityETH",
+    after: [ethFeedSet],
+  });
+  m.call(oracle, "setVolatilityConfig", [BTC, m.getParameter("btcVolatility", DEFAULTS.btc.volatility)], {
+    id: "setVolatilityBTC",
+    after: [btcFeedSet],
+  });
+
+  const thresholdStrategy = m.contract("ThresholdStrategy", []);
+  const v = DEFAULTS.volatilityStrategy;
+  const volatilityStrategy = m.contract("VolatilityScaledStrategy", [
+    m.getParameter("pMaxWad", v.pMaxWad),
+    m.getParameter("pTargetWad", v.pTargetWad),
+    m.getParameter("horizonSeconds", v.horizonSeconds),
+    m.getParameter("turbulenceVolatilityWad", v.turbulenceVolatilityWad),
+    m.getParameter("turbulenceTargetMultiplierWad", v.turbulenceTargetMultiplierWad),
+  ]);
+  m.call(engine, "setStrategyApproval", [thresholdStrategy, true], { id: "approveThreshold" });
+  m.call(engine, "setStrategyApproval", [volatilityStrategy, true], { id: "approveVolatility" });
   const keeper = m.contract("RebalanceKeeper", [engine]);
   const lens = m.contract("AccountLens", [
     engine,
     m.getParameter("lensHorizonSeconds", DEFAULTS.lensHorizonSeconds),
   ]);
 
-  return { guardian, oracle, vault, pool, engine, keeper, lens };
+  return { guardian, oracle, vault, pool, engine, keeper, lens, thresholdStrategy, volatilityStrategy };
 }

@@ -11,6 +11,8 @@ import {
   PauseGuardian__factory,
   RebalanceKeeper__factory,
   AccountLens__factory,
+  ThresholdStrategy__factory,
+  VolatilityScaledStrategy__factory,
 } from "../../typechain-types";
 
 export { ETH, BTC, DEFAULTS } from "../../ignition/modules/core";
@@ -50,6 +52,14 @@ export async function deployBallast() {
   const engine = MarginEngine__factory.connect(await at(deployed.engine), deployer);
   const keeperContract = RebalanceKeeper__factory.connect(await at(deployed.keeper), deployer);
   const lens = AccountLens__factory.connect(await at(deployed.lens), deployer);
+  const thresholdStrategy = ThresholdStrategy__factory.connect(
+    await at(deployed.thresholdStrategy),
+    deployer,
+  );
+  const volatilityStrategy = VolatilityScaledStrategy__factory.connect(
+    await at(deployed.volatilityStrategy),
+    deployer,
+  );
 
   // Every trader and LP gets tokens and approves the vault and the pool.
   for (const s of [alice, bob, carol, lp, keeper, outsider]) {
@@ -78,6 +88,8 @@ export async function deployBallast() {
     engine,
     keeperContract,
     lens,
+    thresholdStrategy,
+    volatilityStrategy,
   };
 }
 

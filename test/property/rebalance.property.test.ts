@@ -3,11 +3,19 @@ import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import fc from "fast-check";
 import { parseEther, parseUnits } from "ethers";
-import { BTC_MARKET, ETH, BTC, ETH_MARKET, deployFunded, expectConservation, movePrice, usdc } from "../helpers/fixtures";
+import {
+  BTC_MARKET,
+  ETH,
+  BTC,
+  ETH_MARKET,
+  deployFunded,
+  expectConservation,
+  movePrice,
+  usdc,
+} from "../helpers/fixtures";
 
-const WAD = 10n ** 18n;
 const TOLERANCE = parseEther("0.02");
-const RUNS = Number(process.env.PROPERTY_RUNS ?? 60);
+const RUNS = Number(process.env.PROPERTY_RUNS ?? 200);
 
 async function fixture() {
   const f = await deployFunded();
@@ -28,12 +36,13 @@ const scenario = fc.record({
   allowDeleverage: fc.boolean(),
   maxRewardCents: fc.integer({ min: 0, max: 500 }),
   strategy: fc.constantFrom("threshold", "volatility"),
-  movePercent: fc.integer({ min: -45, max: 45 }),
+  adverseShare: fc.integer({ min: 20, max: 100 }),
 });
 
 describe("Property: a successful rebalance", () => {
   it(`never lowers health, never overshoots, never overpays the keeper, conserves tokens (${RUNS} runs)`, async () => {
     let executed = 0;
+    const tally: Record<string, number> = {};
     await fc.assert(
       fc.asyncProperty(scenario, async (sc) => {
         const f = await loadFixture(fixture);
@@ -43,10 +52,13 @@ describe("Property: a successful rebalance", () => {
         const btcNotional = (notional * BigInt(sc.btcShareTenths)) / 10n;
         const ethNotional = notional - btcNotional;
         await f.vault.connect(account).depositMargin(account.address, usdc(sc.marginUsd));
-        if (sc.reserveUsd > 0) await f.vault.connect(account).depositReserve(account.address, usdc(sc.reserveUsd));
+        if (sc.reserveUsd > 0)
+          await f.vault.connect(account).depositReserve(account.address, usdc(sc.reserveUsd));
         const sign = sc.long ? 1n : -1n;
-        if (ethNotional > 0n) await f.engine.connect(account).modifyPosition(ETH_MARKET, (sign * ethNotional) / 3_000n);
-        if (btcNotional > 0n) await f.engine.connect(account).modifyPosition(BTC_MARKET, (sign * btcNotional) / 60_000n);
+        if (ethNotional > 0n)
+          await f.engine.connect(account).modifyPosition(ETH_MARKET, (sign * ethNotional) / 3_000n);
+        if (btcNotional > 0n)
+          await f.engine.connect(account).modifyPosition(BTC_MARKET, (sign * btcNotional) / 60_000n);
         const strategy = sc.strategy === "threshold" ? f.thresholdStrategy : f.volatilityStrategy;
         const policy = {
           triggerHealthWad: parseUnits(String(sc.triggerHundredths), 16),
@@ -58,12 +70,15 @@ describe("Property: a successful rebalance", () => {
           strategy: await strategy.getAddress(),
         };
         await f.engine.connect(account).setPolicy(policy);
-        await movePrice(f.ethFeed, Math.round(3_000 * (1 + sc.movePercent / 100)));
-        await movePrice(f.btcFeed, Math.round(60_000 * (1 + sc.movePercent / 100)));
+        // The price moves against the account by a share of its distance to liquidation (≈ 1/leverage).
+        const move = ((sc.long ? -1 : 1) * (sc.adverseShare / 100) * 0.97 * 10) / sc.leverageTenths;
+        await movePrice(f.ethFeed, Math.round(3_000 * (1 + move)));
+        await movePrice(f.btcFeed, Math.round(60_000 * (1 + move)));
         await f.oracle.update(ETH);
         await f.oracle.update(BTC);
 
         const { action, plan } = await f.engine.keeperAction(account.address);
+        tally[String(action)] = (tally[String(action)] ?? 0) + 1;
         if (action !== 1n) return; // nothing to rebalance (or liquidation territory)
         const before = await f.engine.health(account.address);
         const keeperMargin = await f.vault.marginOf(f.keeper.address);
@@ -72,17 +87,19 @@ describe("Property: a successful rebalance", () => {
         executed++;
         const after = await f.engine.health(account.address);
         expect(after, "health never falls").to.be.gt(before);
-        expect(after, "no overshoot").to.be.lte(plan.targetHealthWad + TOLERANCE);
+        const closedOut = (await f.engine.accountMarkets(account.address)).length === 0;
+        // A close-out (an account too small to rebalance economically) ends with no position at all.
+        if (!closedOut) expect(after, "no overshoot").to.be.lte(plan.targetHealthWad + TOLERANCE);
         const paid = (await f.vault.marginOf(f.keeper.address)) - keeperMargin;
         const allowed = policy.maxKeeperRewardTokens < usdc(1) ? policy.maxKeeperRewardTokens : usdc(1);
         expect(paid, "keeper reward within the policy").to.be.lte(allowed);
         await expectConservation(f, [account.address, f.keeper.address]);
         // Nothing left to do in the same block.
         await expect(f.engine.connect(f.keeper).rebalance(account.address)).to.be.reverted;
-        void WAD;
       }),
       { numRuns: RUNS, seed: Number(process.env.PROPERTY_SEED ?? 20261125) },
     );
-    expect(executed, "some scenarios rebalanced").to.be.greaterThan(RUNS / 10);
+    console.log(`      ${executed} of ${RUNS} scenarios rebalanced`, tally);
+    expect(executed, "some scenarios rebalanced").to.be.greaterThan(RUNS / 8);
   });
 });
