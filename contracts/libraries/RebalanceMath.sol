@@ -343,6 +343,8 @@ library RebalanceMath {
 
         bool empty = plan.topUpTokens == 0 && k == 0 && plan.sweepTokens == 0;
         uint256 outTokens = empty ? 0 : plan.sweepTokens + s.keeperRewardTokens;
+        // A close-out (no position left) pays the keeper at most what the margin has left, as the engine.
+        if (outTokens > a.marginTokens && plan.sweepTokens == 0 && k != 0 && _allClosed(a)) outTokens = a.marginTokens;
         if (outTokens > a.marginTokens) revert RebalanceMathInsufficientMargin(outTokens, a.marginTokens);
         a.marginTokens -= outTokens;
         a.equityWad -= int256(outTokens.toWad(s.scale));
@@ -350,6 +352,13 @@ library RebalanceMath {
     }
 
     // ------------------------------------------------------------------------------------- private
+
+    function _allClosed(Account memory a) private pure returns (bool) {
+        for (uint256 i; i < a.sizesWad.length; ++i) {
+            if (a.sizesWad[i] != 0) return false;
+        }
+        return true;
+    }
 
     /// @dev Tops up `min(reserve, ⌈gap / scale⌉)` tokens into `a`.
     function _topUp(Account memory a, uint256 reserveTokens, int256 gapWad) private pure returns (uint256 topUpTokens) {

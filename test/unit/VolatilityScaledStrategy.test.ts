@@ -22,6 +22,9 @@ import {
   wad,
 } from "../helpers/snapshots";
 
+/** fast-check seed: fixed so that CI is reproducible; set FC_SEED to explore others. */
+const FC_SEED = Number(process.env.FC_SEED ?? 20261125);
+
 const usdc = (x: number | string) => ethers.parseUnits(String(x), 6);
 const HOUR = 3600n;
 
@@ -480,6 +483,11 @@ describe("VolatilityScaledStrategy", function () {
             if (isEmptyPlan(plan)) return;
             const { after, finalHealthWad } = execute(s, plan);
             if (finalHealthWad < plan.targetHealthWad) return; // means exhausted
+            // A close-out (account too small to rebalance economically) leaves nothing to plan.
+            if (after.positions.every((p) => p.sizeWad === 0n)) {
+              expect(isEmptyPlan(toPlan(await strategy.plan(after)))).to.equal(true);
+              return;
+            }
             if (plan.sweepTokens === 0n)
               expect(finalHealthWad).to.be.lt(plan.targetHealthWad + OVERSHOOT_TOLERANCE);
             // Without closes the mix is unchanged and the target is the snapshot's own h*.
@@ -495,7 +503,7 @@ describe("VolatilityScaledStrategy", function () {
             expect(isEmptyPlan(toPlan(await strategy.plan(execute(after, again).after)))).to.equal(true);
           },
         ),
-        { numRuns: 200 },
+        { numRuns: 200, seed: FC_SEED },
       );
     });
   });
