@@ -3,6 +3,7 @@ import { ethers, network } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 
 import type { ChainlinkOracleAdapter, MockV3Aggregator, PauseGuardian } from "../../typechain-types";
+import { underCoverage } from "../helpers/coverage";
 import {
   ewmaVolatilityPath,
   relativeError,
@@ -984,7 +985,7 @@ describe("ChainlinkOracleAdapter", function () {
         await expect(tx).not.to.emit(adapter, "VolatilityUpdated");
         await expectVolatility(adapter, ETH, 0n, VolatilitySource.None);
         // The same storage accesses as before volatility existed: 5 SLOAD, 1 SSTORE (the last good price).
-        expect(await storageOps(tx.hash)).to.deep.equal({ sload: 5, sstore: 1 });
+        if (!underCoverage()) expect(await storageOps(tx.hash)).to.deep.equal({ sload: 5, sstore: 1 });
       });
 
       it("reports the initial volatility, exactly, until the first return", async function () {
@@ -1148,6 +1149,7 @@ describe("ChainlinkOracleAdapter", function () {
         console.log(`      update() new round, no volatility config: ${without.gas} gas (tx)`);
         console.log(`      update() new round, EWMA sample:          ${withVolatility.gas} gas (tx)`);
         // The EWMA adds exactly one slot write (its own slot) and stays well under 12k gas.
+        if (underCoverage()) return; // instrumentation adds storage writes and gas
         expect(withVolatility.ops.sstore).to.equal(without.ops.sstore + 1);
         expect(withVolatility.gas - without.gas).to.be.lessThan(12_000n);
       });
