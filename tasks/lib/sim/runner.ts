@@ -1,0 +1,383 @@
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import type { HDNodeWallet, Interface, TransactionReceipt } from "ethers";
+import type { PricePoint } from "./prices";
+
+export type PolicyName = "none" | "threshold" | "volatility";
+export const POLICY_NAMES: PolicyName[] = ["none", "threshold", "volatility"];
+
+/** The accounts a simulation opens: every policy × leverage × side, each with the same margin. */
+export interface BookSpec {
+  policies: PolicyName[];
+  leverages: number[];
+  sides: (1 | -1)[];
+  /** Margin per account (USD). */
+  marginUsd: number;
+  /** Reserve as a share of margin (0.5 = 50%). */
+  reserveShare: number;
+  /** Policy floors for both strategies (the volatility-scaled one may aim higher). */
+  triggerHealth: number;
+  targetHealth: number;
+}
+
+/** The default book: as the backtest's (documented in docs/PERFORMANCE.md). */
+export const DEFAULT_BOOK: BookSpec = {
+  policies: POLICY_NAMES,
+  leverages: [2, 3, 5, 10, 20],
+  sides: [1, -1],
+  marginUsd: 10_000,
+  reserveShare: 0.5,
+  triggerHealth: 1.3,
+  targetHealth: 1.6,
+};
+
+export interface SimAccount {
+  address: string;
+  policy: PolicyName;
+  leverage: number;
+  side: 1 | -1;
+  initialSizeWad: bigint;
+}
+
+export interface SimEvent {
+  round: number;
+  timestamp: number;
+  account: string;
+  kind: "rebalance" | "liquidation" | "rescue";
+  toppedUpUsd: number;
+  deleveragedUsd: number;
+  feesUsd: number;
+  rewardUsd: number;
+  badDebtUsd: number;
+  healthBefore: number;
+  healthAfter: number;
+}
+
+export interface PolicyMetrics {
+  accounts: number;
+  liquidations: number;
+  liquidatedAccounts: number;
+  liquidationsAtOrBelow10x: number;
+  badDebt: number;
+  rebalances: number;
+  topUpVolume: number;
+  deleveragedNotional: number;
+  feesPaid: number;
+  keeperRewards: number;
+  gasUsed: number;
+  minHealth: number;
+  secondsBelowTrigger: number;
+  exposureRetained: number;
+}
+
+export interface SimResult {
+  rounds: PricePoint[];
+  accounts: SimAccount[];
+  /** Health per account after each sampled round (Infinity without positions). */
+  health: Record<string, number[]>;
+  /** |size| / initial |size| per account after each sampled round. */
+  exposure: Record<string, number[]>;
+  sampledRounds: number[];
+  events: SimEvent[];
+  metrics: Record<string, PolicyMetrics>;
+  wallSeconds: number;
+}
+
+export interface SimOptions {
+  book: BookSpec;
+  /** Largest jump one round may make without being held back (the adapter's deviation bound). */
+  maxDeviation?: number;
+  /** Sample health every `sampleEvery` rounds (and at the last one). */
+  sampleEvery?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+const WAD = 10n ** 18n;
+const toUsd = (wad: bigint) => Number(wad) / 1e18;
+const tokensToUsd = (tokens: bigint) => Number(tokens) / 1e6;
+const healthNumber = (wad: bigint) => (wad === 2n ** 256n - 1n ? Infinity : Number(wad) / 1e18);
+
+/**
+ * Replays `rounds` (USD prices with timestamps) as Chainlink rounds of the ETH/USD mock feed on a freshly
+ * deployed protocol (the `BallastLocal` Ignition module), with the book of accounts of `options.book`;
+ * after every round the oracle's last good price is recorded and a keeper scans every page of
+ * `checkUpkeep` and performs what it found, as a live executor would. Chain time follows the rounds'
+ * timestamps (offset to the chain's clock).
+ */
+export async function runSimulation(
+  hre: HardhatRuntimeEnvironment,
+  rounds: PricePoint[],
+  options: SimOptions,
+): Promise<SimResult> {
+  const started = Date.now();
+  const { ethers } = hre;
+  const { default: BallastLocalModule } = await import("../../../ignition/modules/BallastLocal");
+  const { ETH, DEFAULTS } = await import("../../../ignition/modules/core");
+  const book = options.book;
+  const sampleEvery = options.sampleEvery ?? 1;
+  const toAnswer = (price: number) => BigInt(Math.round(price * 1e8));
+
+  const [deployer, lp, keeper] = await ethers.getSigners();
+  const maxDeviation = options.maxDeviation ?? 0.2;
+  const deployed = await hre.ignition.deploy(BallastLocalModule, {
+    parameters: {
+      Mocks: { ethInitialAnswer: toAnswer(rounds[0].price) },
+      BallastLocal: {
+        maxDeviationWad: ethers.parseEther(String(maxDeviation)),
+        heartbeat: 172_800,
+        ethMinPriceWad: 1n,
+        ethMarket: { ...DEFAULTS.eth.market, maxOpenInterestWad: ethers.parseEther("100000000") },
+        btcMarket: DEFAULTS.btc.market,
+      },
+    },
+  });
+  const at = (c: { getAddress(): Promise<string> }) => c.getAddress();
+  const token = await ethers.getContractAt("MockUSDC", await at(deployed.usdc));
+  const feed = await ethers.getContractAt("MockV3Aggregator", await at(deployed.ethFeed));
+  const oracle = await ethers.getContractAt("ChainlinkOracleAdapter", await at(deployed.oracle));
+  const vault = await ethers.getContractAt("CollateralVault", await at(deployed.vault));
+  const pool = await ethers.getContractAt("LiquidityPool", await at(deployed.pool));
+  const engine = await ethers.getContractAt("MarginEngine", await at(deployed.engine));
+  const keeperContract = await ethers.getContractAt("RebalanceKeeper", await at(deployed.keeper));
+  const strategies: Record<PolicyName, string> = {
+    none: ethers.ZeroAddress,
+    threshold: await at(deployed.thresholdStrategy),
+    volatility: await at(deployed.volatilityStrategy),
+  };
+
+  // Liquidity: enough to back every position the book opens.
+  const totalNotional =
+    book.policies.length * book.sides.length * book.leverages.reduce((a, b) => a + b, 0) * book.marginUsd;
+  const lpDeposit = BigInt(Math.ceil(totalNotional)) * 10n ** 6n;
+  await token.mint(lp.address, lpDeposit);
+  await token.connect(lp).approve(await vault.getAddress(), ethers.MaxUint256);
+  await token.connect(lp).approve(await pool.getAddress(), ethers.MaxUint256);
+  await pool.connect(lp).deposit(lpDeposit, lp.address);
+  await token.mint(keeper.address, 10n ** 6n);
+  await token.connect(keeper).approve(await vault.getAddress(), ethers.MaxUint256);
+  await vault.connect(keeper).depositMargin(keeper.address, 10n ** 6n);
+
+  const accounts: SimAccount[] = [];
+  const price0 = ethers.parseEther(rounds[0].price.toFixed(8));
+  for (const policy of book.policies) {
+    for (const side of book.sides) {
+      for (const leverage of book.leverages) {
+        const wallet: HDNodeWallet = ethers.Wallet.createRandom().connect(ethers.provider);
+        await hre.network.provider.send("hardhat_setBalance", [wallet.address, "0x56BC75E2D63100000"]);
+        const margin = BigInt(book.marginUsd) * 10n ** 6n;
+        const reserve = BigInt(Math.round(book.marginUsd * book.reserveShare)) * 10n ** 6n;
+        await token.mint(wallet.address, margin + reserve);
+        await token.connect(wallet).approve(await vault.getAddress(), ethers.MaxUint256);
+        await vault.connect(wallet).depositMargin(wallet.address, margin);
+        if (reserve > 0n) await vault.connect(wallet).depositReserve(wallet.address, reserve);
+        const notionalWad = ethers.parseEther(String(book.marginUsd * leverage));
+        const size = (notionalWad * WAD) / price0;
+        const sizeWad = side === 1 ? size : -size;
+        await engine.connect(wallet).modifyPosition(1n, sizeWad);
+        if (policy !== "none") {
+          await engine.connect(wallet).setPolicy({
+            triggerHealthWad: ethers.parseEther(String(book.triggerHealth)),
+            targetHealthWad: ethers.parseEther(String(book.targetHealth)),
+            sweepHealthWad: 0n,
+            allowTopUp: true,
+            allowDeleverage: true,
+            maxKeeperRewardTokens: 5n * 10n ** 6n,
+            strategy: strategies[policy],
+          });
+        }
+        accounts.push({ address: wallet.address, policy, leverage, side, initialSizeWad: sizeWad });
+      }
+    }
+  }
+
+  const health: Record<string, number[]> = Object.fromEntries(accounts.map((a) => [a.address, []]));
+  const exposure: Record<string, number[]> = Object.fromEntries(accounts.map((a) => [a.address, []]));
+  const sampledRounds: number[] = [];
+  const events: SimEvent[] = [];
+  const gasByAccount: Record<string, bigint> = {};
+  const belowTrigger: Record<string, number> = Object.fromEntries(accounts.map((a) => [a.address, 0]));
+  const exposureTime: Record<string, number> = Object.fromEntries(accounts.map((a) => [a.address, 0]));
+  const byAddress = new Map(accounts.map((a) => [a.address.toLowerCase(), a]));
+  const engineInterface: Interface = engine.interface;
+
+  const latest = await ethers.provider.getBlock("latest");
+  const chainStart = latest!.timestamp + 60;
+  const t0 = rounds[0].timestamp;
+  const coder = ethers.AbiCoder.defaultAbiCoder();
+  const pageSize = 50;
+  let previousTime = rounds[0].timestamp;
+  let lastHealth: Record<string, number> = {};
+  let lastExposure: Record<string, number> = {};
+
+  for (let i = 0; i < rounds.length; i++) {
+    const round = rounds[i];
+    const chainTime = chainStart + (round.timestamp - t0) * 1;
+    await hre.network.provider.send("evm_setNextBlockTimestamp", [chainTime]);
+    if (i > 0) await feed.updateAnswer(toAnswer(round.price));
+    else await hre.network.provider.send("evm_mine", []);
+    await oracle.update(ETH);
+
+    // Health and exposure right after the price moved (before the keeper acts: the lowest point), and
+    // the time-weighted metrics since the previous round.
+    const dt = round.timestamp - previousTime;
+    if (i > 0) {
+      for (const a of accounts) {
+        if ((lastHealth[a.address] ?? Infinity) < book.triggerHealth) belowTrigger[a.address] += dt;
+        exposureTime[a.address] += (lastExposure[a.address] ?? 1) * dt;
+      }
+    }
+    previousTime = round.timestamp;
+    const sample = i % sampleEvery === 0 || i === rounds.length - 1;
+    const current: Record<string, number> = {};
+    const currentExposure: Record<string, number> = {};
+    for (const a of accounts) {
+      const h = healthNumber(await engine.health(a.address));
+      const size = (await engine.position(a.address, 1n)).sizeWad;
+      current[a.address] = h;
+      currentExposure[a.address] = Number(abs(size)) / Number(abs(a.initialSizeWad));
+      if (sample) {
+        health[a.address].push(h);
+        exposure[a.address].push(currentExposure[a.address]);
+      }
+    }
+    if (sample) sampledRounds.push(i);
+    // Keeper: scan every page against the same state, then perform.
+    const count = Number(await engine.activeAccountCount());
+    const batches: string[] = [];
+    for (let start = 0; start < count; start += pageSize) {
+      const [needed, data] = await keeperContract.checkUpkeep(
+        coder.encode(["uint256", "uint256"], [start, pageSize]),
+      );
+      if (needed) batches.push(data);
+    }
+    for (const data of batches) {
+      const receipt = await (await keeperContract.connect(keeper).performUpkeep(data)).wait();
+      collectEvents(receipt!, engineInterface, i, round.timestamp, events, byAddress, gasByAccount);
+    }
+
+    lastHealth = current;
+    lastExposure = currentExposure;
+    options.onProgress?.(i + 1, rounds.length);
+  }
+
+  const span = Math.max(1, rounds[rounds.length - 1].timestamp - rounds[0].timestamp);
+  const metrics: Record<string, PolicyMetrics> = {};
+  for (const policy of book.policies) {
+    const mine = accounts.filter((a) => a.policy === policy);
+    const set = new Set(mine.map((a) => a.address));
+    const own = events.filter((e) => set.has(e.account));
+    const liquidations = own.filter((e) => e.kind === "liquidation");
+    const liquidated = new Set(liquidations.map((e) => e.account));
+    const minHealth = Math.min(...mine.flatMap((a) => health[a.address].filter((h) => Number.isFinite(h))));
+    metrics[policy] = {
+      accounts: mine.length,
+      liquidations: liquidations.length,
+      liquidatedAccounts: liquidated.size,
+      liquidationsAtOrBelow10x: mine.filter((a) => a.leverage <= 10 && liquidated.has(a.address)).length,
+      badDebt: round2(sum(liquidations.map((e) => e.badDebtUsd))),
+      rebalances: own.filter((e) => e.kind === "rebalance").length,
+      topUpVolume: round2(sum(own.map((e) => e.toppedUpUsd))),
+      deleveragedNotional: round2(sum(own.map((e) => e.deleveragedUsd))),
+      feesPaid: round2(sum(own.map((e) => e.feesUsd))),
+      keeperRewards: round2(sum(own.map((e) => e.rewardUsd))),
+      gasUsed: Number(sum(mine.map((a) => Number(gasByAccount[a.address.toLowerCase()] ?? 0n)))),
+      minHealth: Number.isFinite(minHealth) ? round4(minHealth) : 0,
+      secondsBelowTrigger: sum(mine.map((a) => belowTrigger[a.address])),
+      exposureRetained: round4(sum(mine.map((a) => exposureTime[a.address] / span)) / mine.length),
+    };
+  }
+
+  return {
+    rounds,
+    accounts,
+    health,
+    exposure,
+    sampledRounds,
+    events,
+    metrics,
+    wallSeconds: (Date.now() - started) / 1000,
+  };
+}
+
+/** Decodes the engine's events in a keeper receipt into simulation events. */
+function collectEvents(
+  receipt: TransactionReceipt,
+  iface: Interface,
+  round: number,
+  timestamp: number,
+  out: SimEvent[],
+  accounts: Map<string, SimAccount>,
+  gasByAccount: Record<string, bigint>,
+) {
+  const fees = new Map<string, number>();
+  const touched = new Set<string>();
+  for (const log of receipt.logs) {
+    let parsed;
+    try {
+      parsed = iface.parseLog(log);
+    } catch {
+      continue;
+    }
+    if (!parsed) continue;
+    const account = String(parsed.args[0]).toLowerCase();
+    if (!accounts.has(account)) continue;
+    touched.add(account);
+    if (parsed.name === "PositionModified") {
+      fees.set(account, (fees.get(account) ?? 0) + tokensToUsd(parsed.args[7]));
+    } else if (parsed.name === "Rebalanced") {
+      out.push({
+        round,
+        timestamp,
+        account: accounts.get(account)!.address,
+        kind: "rebalance",
+        toppedUpUsd: tokensToUsd(parsed.args[4]),
+        deleveragedUsd: toUsd(parsed.args[5]),
+        feesUsd: fees.get(account) ?? 0,
+        rewardUsd: tokensToUsd(parsed.args[7]),
+        badDebtUsd: 0,
+        healthBefore: healthNumber(parsed.args[2]),
+        healthAfter: healthNumber(parsed.args[3]),
+      });
+      fees.delete(account);
+    } else if (parsed.name === "Liquidated") {
+      const penalty = tokensToUsd(parsed.args[5]);
+      out.push({
+        round,
+        timestamp,
+        account: accounts.get(account)!.address,
+        kind: "liquidation",
+        toppedUpUsd: 0,
+        deleveragedUsd: toUsd(parsed.args[4]),
+        feesUsd: (fees.get(account) ?? 0) + penalty,
+        rewardUsd: tokensToUsd(parsed.args[6]),
+        badDebtUsd: tokensToUsd(parsed.args[7]),
+        healthBefore: healthNumber(parsed.args[2]),
+        healthAfter: healthNumber(parsed.args[3]),
+      });
+      fees.delete(account);
+    } else if (parsed.name === "Rescued") {
+      out.push({
+        round,
+        timestamp,
+        account: accounts.get(account)!.address,
+        kind: "rescue",
+        toppedUpUsd: tokensToUsd(parsed.args[1]),
+        deleveragedUsd: 0,
+        feesUsd: 0,
+        rewardUsd: 0,
+        badDebtUsd: 0,
+        healthBefore: 0,
+        healthAfter: healthNumber(parsed.args[2]),
+      });
+    }
+  }
+  // The batch's gas, shared equally by the accounts it touched.
+  if (touched.size > 0) {
+    const share = receipt.gasUsed / BigInt(touched.size);
+    for (const a of touched) gasByAccount[a] = (gasByAccount[a] ?? 0n) + share;
+  }
+}
+
+const abs = (x: bigint) => (x < 0n ? -x : x);
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+const round2 = (x: number) => Math.round(x * 100) / 100;
+const round4 = (x: number) => Math.round(x * 10_000) / 10_000;
