@@ -23,6 +23,13 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string
 
 const accounts = process.env.DEPLOYER_PRIVATE_KEY ? [process.env.DEPLOYER_PRIVATE_KEY] : [];
 
+/**
+ * The chain a fork starts from: a real RPC (e.g. mainnet) or, by default, a local `hardhat node`. Start
+ * the fork with `npx hardhat node --port 8546 --fork ${FORK_URL:-http://127.0.0.1:8545}` and use
+ * `--network fork`; tests fork in-process with `hardhat_reset`.
+ */
+export const FORK_URL = process.env.FORK_URL ?? "http://127.0.0.1:8545";
+
 const config: HardhatUserConfig = {
   solidity: {
     version: SOLC_VERSION,
@@ -34,9 +41,14 @@ const config: HardhatUserConfig = {
   networks: {
     hardhat: {
       chainId: 31337,
+      // Forking a local `hardhat node` (chain 31337, unknown to Hardhat's hardfork tables).
+      chains: { 31337: { hardforkHistory: { cancun: 0 } } },
     },
     localhost: {
       url: process.env.LOCAL_RPC_URL ?? "http://127.0.0.1:8545",
+    },
+    fork: {
+      url: process.env.FORK_RPC_URL ?? "http://127.0.0.1:8546",
     },
     sepolia: {
       url: process.env.SEPOLIA_RPC_URL ?? "https://rpc.sepolia.org",

@@ -79,6 +79,19 @@ contract AccountLens is IAccountLens {
     }
 
     /// @inheritdoc IAccountLens
+    function healthAndSizes(
+        address[] calldata accounts,
+        uint256 marketId
+    ) external view returns (uint256[] memory healthWad, int256[] memory sizeWad) {
+        healthWad = new uint256[](accounts.length);
+        sizeWad = new int256[](accounts.length);
+        for (uint256 i; i < accounts.length; ++i) {
+            healthWad[i] = _engine.health(accounts[i]);
+            sizeWad[i] = _engine.position(accounts[i], marketId).sizeWad;
+        }
+    }
+
+    /// @inheritdoc IAccountLens
     function horizonSeconds() external view returns (uint256) {
         return _horizonSeconds;
     }

@@ -76,6 +76,17 @@ interface IAccountLens {
     ///         adapter's volatilities (correlation 1): `2·Φ(−D / (σ_p·√(τ/year)))`.
     function hitProbability(address account) external view returns (uint256);
 
+    /// @notice Health and position size in `marketId` of many accounts in one call (for monitoring and
+    ///         backtests).
+    /// @param accounts The accounts.
+    /// @param marketId The market whose sizes to return.
+    /// @return healthWad Health of each account (WAD; `type(uint256).max` without positions).
+    /// @return sizeWad Size of each account's position in `marketId` (WAD, signed).
+    function healthAndSizes(
+        address[] calldata accounts,
+        uint256 marketId
+    ) external view returns (uint256[] memory healthWad, int256[] memory sizeWad);
+
     /// @notice Horizon of `hitProbability` (seconds).
     function horizonSeconds() external view returns (uint256);
 

@@ -103,3 +103,14 @@ describe("AccountLens", () => {
     expect(v.hitProbabilityWad).to.equal(0n);
   });
 });
+
+describe("AccountLens batch views", () => {
+  it("returns health and sizes of many accounts in one call", async () => {
+    const f = await loadFixture(account);
+    const [health, sizes] = await f.lens.healthAndSizes([f.alice.address, f.bob.address], ETH_MARKET);
+    expect(health[0]).to.equal(await f.engine.health(f.alice.address));
+    expect(health[1]).to.equal(ethers.MaxUint256);
+    expect(sizes[0]).to.equal(parseEther("10"));
+    expect(sizes[1]).to.equal(0n);
+  });
+});
