@@ -216,7 +216,17 @@ library RebalanceLogic {
         for (uint256 i; i < plan.closes.length; ++i) {
             netWad += _executeClose(s, snap, plan.closes[i]);
         }
-        if (plan.closes.length != 0) EngineLib.settle(w, account, EngineLib.toTraderDeltaTokens(netWad, snap.scale), 0);
+        if (plan.closes.length != 0) {
+            int256 deltaTokens = EngineLib.toTraderDeltaTokens(netWad, snap.scale);
+            if (deltaTokens < 0 && reward != 0) {
+                // A net loss goes to the pool and the reward to the keeper in one vault call (LP-only
+                // income needs no pool call, as in `EngineLib.settle`).
+                w.vault.transferMarginAndPay(account, address(w.pool), uint256(-deltaTokens), keeper, reward);
+                reward = 0;
+            } else {
+                EngineLib.settle(w, account, deltaTokens, 0);
+            }
+        }
         if (plan.sweepTokens != 0) w.vault.marginToReserve(account, plan.sweepTokens);
         if (reward != 0) w.vault.moveMargin(account, keeper, reward);
     }
