@@ -64,15 +64,14 @@ library RebalanceLogic {
         address account,
         address keeper
     ) external returns (uint256) {
-        Policy memory policy = s.policies[account];
+        (Policy memory policy, uint256 flags) = EngineLib.loadPolicy(s, account);
         if (policy.strategy == address(0)) revert IMarginEngine.MarginEngineNoPolicy(account);
-        uint256 flags = s.strategyFlags[policy.strategy];
         if (flags & EngineLib.STRATEGY_APPROVED == 0)
             revert IMarginEngine.MarginEngineStrategyNotApproved(policy.strategy);
         uint256 bitmap = s.marketBitmap[account];
         if (bitmap == 0) revert IMarginEngine.MarginEngineNothingToRebalance(account, ConstantsLib.INFINITE_HEALTH);
         EngineLib.requireNotPausedIn(w, bitmap, IPauseGuardian.Action.Rebalance);
-        (AccountSnapshot memory snap, ) = _snapshot(s, w, account, bitmap, policy, true);
+        (AccountSnapshot memory snap, ) = _snapshot(s, w, account, bitmap, policy, flags, true);
 
         Plan memory plan = IRebalanceStrategy(policy.strategy).plan(snap);
         if (_isEmpty(plan)) revert IMarginEngine.MarginEngineNothingToRebalance(account, snap.healthWad);
@@ -99,7 +98,8 @@ library RebalanceLogic {
         EngineLib.Wiring memory w,
         address account
     ) external view returns (AccountSnapshot memory snap, bool pricesOk) {
-        return _snapshot(s, w, account, s.marketBitmap[account], s.policies[account], false);
+        (Policy memory policy, uint256 flags) = EngineLib.loadPolicy(s, account);
+        return _snapshot(s, w, account, s.marketBitmap[account], policy, flags, false);
     }
 
     /// @notice What a keeper should do with `account` now (see `IMarginEngine.keeperAction`).
@@ -110,14 +110,14 @@ library RebalanceLogic {
     ) external view returns (IMarginEngine.KeeperAction action, Plan memory plan, bool capped) {
         uint256 bitmap = s.marketBitmap[account];
         if (bitmap == 0) return (action, plan, false);
-        Policy memory policy = s.policies[account];
-        (AccountSnapshot memory snap, bool pricesOk) = _snapshot(s, w, account, bitmap, policy, false);
+        (Policy memory policy, uint256 flags) = EngineLib.loadPolicy(s, account);
+        (AccountSnapshot memory snap, bool pricesOk) = _snapshot(s, w, account, bitmap, policy, flags, false);
         if (!pricesOk) return (action, plan, false);
         if (snap.healthWad < ConstantsLib.WAD) {
             if (_paused(w, bitmap, IPauseGuardian.Action.Liquidate)) return (action, plan, false);
             return (IMarginEngine.KeeperAction.Liquidate, plan, false);
         }
-        if (s.strategyFlags[policy.strategy] & EngineLib.STRATEGY_APPROVED == 0) return (action, plan, false);
+        if (flags & EngineLib.STRATEGY_APPROVED == 0) return (action, plan, false);
         if (_paused(w, bitmap, IPauseGuardian.Action.Rebalance)) return (action, plan, false);
         try IRebalanceStrategy(policy.strategy).plan(snap) returns (Plan memory p) {
             plan = p;
@@ -294,6 +294,7 @@ library RebalanceLogic {
         address account,
         uint256 bitmap,
         Policy memory policy,
+        uint256 strategyFlags,
         bool requireOk
     ) private view returns (AccountSnapshot memory snap, bool pricesOk) {
         if (policy.allowTopUp) {
@@ -313,7 +314,7 @@ library RebalanceLogic {
         uint256 reward = s.keeperRewardTokens;
         snap.keeperRewardTokens = reward < policy.maxKeeperRewardTokens ? reward : policy.maxKeeperRewardTokens;
         snap.volatilityWad = new uint256[](n);
-        bool readVolatility = s.strategyFlags[policy.strategy] & EngineLib.STRATEGY_USES_VOLATILITY != 0;
+        bool readVolatility = strategyFlags & EngineLib.STRATEGY_USES_VOLATILITY != 0;
         snap.deleverageRoomWad = new uint256[](n);
         for (uint256 i; i < n; ++i) {
             uint256 marketId = snap.positions[i].marketId;
