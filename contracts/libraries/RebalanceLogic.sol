@@ -399,28 +399,21 @@ library RebalanceLogic {
         return (true, IMarginEngine.PlanError.InvalidClose);
     }
 
+    /// @dev Health of the snapshot's positions at `sizes` with `marginTokens` of margin (as
+    ///      `EngineLib.healthOf`, without building the positions).
     function _finalHealth(
         AccountSnapshot memory snap,
         int256[] memory sizes,
         uint256 marginTokens
     ) private pure returns (uint256) {
-        uint256 n = snap.positions.length;
-        MarginMath.PositionData[] memory after_ = new MarginMath.PositionData[](n);
-        for (uint256 i; i < n; ++i) {
+        int256 equity = int256(marginTokens * snap.scale);
+        uint256 maintenance;
+        for (uint256 i; i < sizes.length; ++i) {
             MarginMath.PositionData memory p = snap.positions[i];
-            // A fresh struct: assigning `p` itself would alias the snapshot's position.
-            after_[i] = MarginMath.PositionData(
-                p.marketId,
-                sizes[i],
-                p.entryPriceWad,
-                p.priceWad,
-                p.imrWad,
-                p.mmrWad,
-                p.feeWad,
-                p.penaltyWad
-            );
+            equity += MarginMath.pnlWad(sizes[i], p.entryPriceWad, p.priceWad);
+            maintenance += MarginMath.notionalWad(sizes[i], p.priceWad).mulWadUp(p.mmrWad);
         }
-        return EngineLib.healthOf(marginTokens, after_, snap.scale);
+        return MarginMath.health(equity, maintenance);
     }
 
     /// @dev Whether the plan used every allowed means: all reserve (top-ups allowed) and every position
