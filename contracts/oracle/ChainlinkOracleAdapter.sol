@@ -45,8 +45,10 @@ import {FixedPointMathLib} from "solady/src/utils/FixedPointMathLib.sol";
 ///        same capped `staticcall` and gas guard as price feeds and used by `volatility` only when it
 ///        is positive, below 2**128 feed units, complete, not in the future and within its heartbeat.
 ///      Storage: three slots per asset (feed parameters, bounds, last good price) and one for the
-///      sequencer feed; `price` reads each once, and skips the bounds for the recorded round at the
-///      recorded price while the last-good-price slot says that price is inside the current bounds. An asset with a volatility configuration has two more:
+///      sequencer feed; `price` reads each at most once. Flags in the last-good-price slot let it skip
+///      the bounds for the recorded round at the recorded price (while that price is inside the current
+///      bounds) and the sequencer slot when no sequencer feed is set. An asset with a volatility
+///      configuration has two more:
 ///      the EWMA state (window, volatility feed decimals, variance), the only one `update` reads and
 ///      writes, and the rarely read volatility parameters (feed, heartbeat, initial volatility).
 ///      Whether an asset has a volatility configuration is mirrored by a flag in its last-good-price
@@ -114,6 +116,10 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     ///      is recorded (it passed the bounds) and recomputed whenever the bounds change, so that `price`
     ///      need not read the bounds for the recorded round.
     uint8 private constant IN_BOUNDS = 2;
+    /// @dev `LastGood.flags`: a sequencer uptime feed is configured. Mirrors `_sequencer.feed != 0` in every
+    ///      configured asset (`setSequencerFeed` updates them all), so that `price` reads the sequencer
+    ///      slot only when there is a sequencer feed.
+    uint8 private constant SEQUENCER_SET = 4;
 
     /// @dev Sequencer uptime feed and grace period (one slot).
     struct SequencerConfig {
@@ -155,6 +161,8 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     mapping(bytes32 asset => PriceBounds) private _bounds;
     mapping(bytes32 asset => LastGood) private _lastGood;
     SequencerConfig private _sequencer;
+    /// @dev Every asset ever configured with `setFeed`, for `setSequencerFeed`.
+    bytes32[] private _assets;
     mapping(bytes32 asset => VolatilityState) private _volatilityState;
     mapping(bytes32 asset => VolatilityParams) private _volatilityParams;
 
@@ -180,7 +188,12 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
         _checkRiskParams(heartbeat, minPriceWad, maxPriceWad, maxDeviationWad);
         uint8 feedDecimals = _readDecimals(feed);
 
-        if (_feedParams[asset].feed != feed) _lastGood[asset].roundId = 0;
+        address previousFeed = _feedParams[asset].feed;
+        if (previousFeed == address(0)) {
+            _assets.push(asset);
+            if (_sequencer.feed != address(0)) _lastGood[asset].flags |= SEQUENCER_SET;
+        }
+        if (previousFeed != feed) _lastGood[asset].roundId = 0;
         _store(asset, feed, feedDecimals, heartbeat, minPriceWad, maxPriceWad, maxDeviationWad);
     }
 
@@ -205,6 +218,14 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
         _checkRole(DEFAULT_ADMIN_ROLE);
         if (gracePeriod > MAX_GRACE_PERIOD) revert ChainlinkOracleAdapterInvalidGracePeriod(gracePeriod);
 
+        bool set = feed != address(0);
+        if (set != (_sequencer.feed != address(0))) {
+            uint256 count = _assets.length;
+            for (uint256 i; i < count; ++i) {
+                LastGood storage last = _lastGood[_assets[i]];
+                last.flags = set ? last.flags | SEQUENCER_SET : last.flags & ~SEQUENCER_SET;
+            }
+        }
         _sequencer = SequencerConfig({feed: feed, gracePeriod: gracePeriod});
         emit SequencerFeedConfigured(feed, gracePeriod);
     }
@@ -348,8 +369,8 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
         bytes32 asset,
         FeedParams memory params
     ) private view returns (Quote memory quote, LastGood memory last) {
-        Status sequencerStatus = _sequencerStatus();
         last = _lastGood[asset];
+        Status sequencerStatus = last.flags & SEQUENCER_SET == 0 ? Status.Ok : _sequencerStatus();
         quote.recordedRoundId = last.roundId;
 
         (bool read, uint256 roundId, int256 answer, , uint256 updatedAt) = _readRound(params.feed, true, 0);
@@ -536,13 +557,13 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     // ---------------------------------------------------------------- storage helpers
 
     /// @dev Records `quote` (inside the bounds: it was graded `Ok` or `Deviation`) as the last good price,
-    ///      keeping the volatility flag of `flags`.
+    ///      keeping the volatility and sequencer flags of `flags`.
     function _record(bytes32 asset, Quote memory quote, uint8 flags) private {
         _lastGood[asset] = LastGood({
             priceWad: uint128(quote.priceWad),
             updatedAt: uint40(quote.updatedAt),
             roundId: quote.roundId,
-            flags: (flags & VOLATILITY_TRACKED) | IN_BOUNDS
+            flags: (flags & (VOLATILITY_TRACKED | SEQUENCER_SET)) | IN_BOUNDS
         });
     }
 
