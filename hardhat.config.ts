@@ -28,6 +28,7 @@ const config: HardhatUserConfig = {
     version: SOLC_VERSION,
     settings: {
       optimizer: { enabled: true, runs: 1000 },
+      viaIR: true,
       evmVersion: "cancun",
     },
   },

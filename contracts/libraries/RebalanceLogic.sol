@@ -187,9 +187,8 @@ library RebalanceLogic {
         if (r.healthAfterWad > plan.targetHealthWad + OVERSHOOT_TOLERANCE) {
             return (false, IMarginEngine.PlanError.Overshoot, r);
         }
-        bool exhausted = _exhausted(snap, plan, sim);
         if (r.healthAfterWad + ROUNDING_TOLERANCE < plan.targetHealthWad) {
-            if (!exhausted) return (false, IMarginEngine.PlanError.Undershoot, r);
+            if (!_exhausted(snap, plan, sim)) return (false, IMarginEngine.PlanError.Undershoot, r);
             r.capped = _anyCapped(snap, sim.sizes, sim.closedNotional);
         }
         ok = true;

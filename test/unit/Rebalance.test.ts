@@ -441,18 +441,19 @@ describe("MarginEngine rebalancing with the threshold strategy", () => {
   });
 
   // Whole-transaction gas of a direct `rebalance` by an EOA keeper that already holds margin, with the
-  // oracle's last good round recorded (as the keeper service does each round). Measured: 150,533 and
-  // 207,595. The targets are 120,000 and 180,000 (docs/PERFORMANCE.md tracks the work toward them).
-  it("stays within the gas ceilings: top-up ≤ 155,000, one-market deleverage ≤ 210,000", async () => {
+  // oracle's last good round recorded (as the keeper service does each round). Measured: 126,441 and
+  // 178,339. The deleverage meets its 180,000 target; the top-up's target is 120,000 (later 80,000), so
+  // its ceiling is the measured value rounded up until then (docs/PERFORMANCE.md tracks the work).
+  it("stays within the gas ceilings: top-up ≤ 127,000, one-market deleverage ≤ 180,000", async () => {
     const f = await loadFixture(threshold);
     const topUp = await (await f.engine.connect(f.keeper).rebalance(f.alice.address)).wait();
     console.log(`      top-up rebalance: ${topUp!.gasUsed} gas`);
-    expect(topUp!.gasUsed).to.be.lte(155_000n);
+    expect(topUp!.gasUsed).to.be.lte(127_000n);
 
     const g = await loadFixture(threshold);
     await g.engine.connect(g.alice).setPolicy({ ...g.policy, allowTopUp: false });
     const deleverage = await (await g.engine.connect(g.keeper).rebalance(g.alice.address)).wait();
     console.log(`      one-market deleverage rebalance: ${deleverage!.gasUsed} gas`);
-    expect(deleverage!.gasUsed).to.be.lte(210_000n);
+    expect(deleverage!.gasUsed).to.be.lte(180_000n);
   });
 });
