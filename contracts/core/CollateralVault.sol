@@ -21,7 +21,7 @@ import {IPauseGuardian} from "../interfaces/IPauseGuardian.sol";
 ///      Tokens sent to the vault without a deposit are not credited to anyone, so the documented
 ///      invariant `balanceOf(vault) == totalMargin + totalReserve` holds as `>=` in that case.
 ///
-///      Yield-bearing reserves: an account's reserve is either plain tokens (`_reserve`, counted in
+///      Yield-bearing reserves: an account's reserve is either plain tokens (`_balances`, counted in
 ///      `totalReserve`) or shares of one governance-approved ERC-4626 vault (`_reserveShares`), never
 ///      both. Deposits into such a vault mint shares to this contract, credited to the account; the
 ///      account's reserve value is what those shares redeem for (`previewRedeem`, rounded down).
@@ -40,6 +40,13 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
     /// @dev OpenZeppelin AccessControl's `DEFAULT_ADMIN_ROLE`, held in the guardian.
     bytes32 private constant DEFAULT_ADMIN_ROLE = 0x00;
 
+    /// @dev See `_balances`.
+    struct Balances {
+        uint128 margin;
+        uint120 reserve;
+        bool inYieldVault;
+    }
+
     IERC20 private immutable _token;
     IPauseGuardian private immutable _guardian;
 
@@ -47,8 +54,11 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
     /// @dev Both totals in one slot: a top-up or sweep writes it once. Token amounts fit 128 bits.
     uint128 private _totalMargin;
     uint128 private _totalReserve;
-    mapping(address account => uint256 amountTokens) private _margin;
-    mapping(address account => uint256 amountTokens) private _reserve;
+    /// @dev Margin, plain-token reserve and whether the reserve is held in an ERC-4626 vault (mirrors
+    ///      `_reserveVault[account] != address(0)`), in one slot: reading both balances, or moving reserve
+    ///      to margin, touches one slot. Token amounts fit 128 bits (the totals are 128-bit); a plain
+    ///      reserve above 2**120 - 1 tokens reverts.
+    mapping(address account => Balances) private _balances;
     mapping(address yieldVault => bool approved) private _reserveVaultApproved;
     mapping(address account => IERC4626 yieldVault) private _reserveVault;
     mapping(address account => uint256 shares) private _reserveShares;
@@ -86,8 +96,9 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
     function depositMargin(address account, uint256 amountTokens) external nonReentrant nonZero(amountTokens) {
         if (account == address(0)) revert CollateralVaultZeroAddress();
         _pullExact(amountTokens);
-        _margin[account] += amountTokens;
-        _totalMargin += amountTokens.toUint128();
+        uint128 amount = amountTokens.toUint128();
+        _balances[account].margin += amount;
+        _totalMargin += amount;
         emit MarginDeposited(account, msg.sender, amountTokens);
     }
 
@@ -103,7 +114,9 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
     /// @dev A reserve held in an ERC-4626 vault is paid straight from that vault to `to` (`withdraw`).
     function withdrawReserve(uint256 amountTokens, address to) external nonReentrant nonZero(amountTokens) {
         if (to == address(0)) revert CollateralVaultZeroAddress();
-        IERC4626 yieldVault = _debitReserve(msg.sender, amountTokens);
+        Balances memory balances = _balances[msg.sender];
+        IERC4626 yieldVault = _debitReserve(msg.sender, balances, amountTokens);
+        if (address(yieldVault) == address(0)) _balances[msg.sender] = balances;
         emit ReserveWithdrawn(msg.sender, to, amountTokens);
         if (address(yieldVault) == address(0)) _token.safeTransfer(to, amountTokens);
         else yieldVault.withdraw(amountTokens, to, address(this));
@@ -142,15 +155,17 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
 
         uint256 amountTokens;
         uint256 shares;
+        Balances storage balances = _balances[msg.sender];
         if (address(previous) == address(0)) {
-            amountTokens = _reserve[msg.sender];
-            _reserve[msg.sender] = 0;
-            _totalReserve -= amountTokens.toUint128();
+            amountTokens = balances.reserve;
+            balances.reserve = 0;
+            _totalReserve -= uint128(amountTokens);
         } else {
             shares = _reserveShares[msg.sender];
             _reserveShares[msg.sender] = 0;
         }
         _reserveVault[msg.sender] = IERC4626(yieldVault);
+        balances.inYieldVault = yieldVault != address(0);
         if (shares != 0) amountTokens = previous.redeem(shares, address(this), address(this));
         _creditReserve(msg.sender, amountTokens);
         emit ReserveVaultSelected(msg.sender, yieldVault, amountTokens);
@@ -169,14 +184,40 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
     }
 
     /// @inheritdoc ICollateralVault
+    function transferMarginAndPay(
+        address account,
+        address to,
+        uint256 amountTokens,
+        address payee,
+        uint256 payTokens
+    ) external nonReentrant onlyEngine nonZero(amountTokens) {
+        if (to == address(0) || payee == address(0)) revert CollateralVaultZeroAddress();
+        Balances storage balances = _balances[account];
+        uint256 available = balances.margin;
+        uint256 needed = amountTokens + payTokens;
+        if (needed > available) revert CollateralVaultInsufficientMargin(account, needed, available);
+        // Lossless: needed ≤ available < 2**128.
+        unchecked {
+            balances.margin = uint128(available - needed);
+        }
+        _totalMargin -= uint128(amountTokens);
+        if (payTokens != 0) _balances[payee].margin += uint128(payTokens);
+        emit MarginTransferred(account, to, amountTokens);
+        if (payTokens != 0) emit MarginMoved(account, payee, payTokens);
+        _token.safeTransfer(to, amountTokens);
+    }
+
+    /// @inheritdoc ICollateralVault
     function moveMargin(address from, address to, uint256 amountTokens) external onlyEngine nonZero(amountTokens) {
         if (to == address(0)) revert CollateralVaultZeroAddress();
-        uint256 available = _margin[from];
+        Balances storage balances = _balances[from];
+        uint256 available = balances.margin;
         if (amountTokens > available) revert CollateralVaultInsufficientMargin(from, amountTokens, available);
+        // Both casts are lossless: amountTokens ≤ available < 2**128, and margins sum to the 128-bit total.
         unchecked {
-            _margin[from] = available - amountTokens;
+            balances.margin = uint128(available - amountTokens);
         }
-        _margin[to] += amountTokens;
+        _balances[to].margin += uint128(amountTokens);
         emit MarginMoved(from, to, amountTokens);
     }
 
@@ -185,8 +226,9 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
     ///      transaction; the vault does not re-measure them.
     function creditMargin(address account, uint256 amountTokens) external onlyEngine nonZero(amountTokens) {
         if (account == address(0)) revert CollateralVaultZeroAddress();
-        _margin[account] += amountTokens;
-        _totalMargin += amountTokens.toUint128();
+        uint128 amount = amountTokens.toUint128();
+        _balances[account].margin += amount;
+        _totalMargin += amount;
         emit MarginCredited(account, amountTokens);
     }
 
@@ -195,9 +237,12 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
         address account,
         uint256 amountTokens
     ) external nonReentrant onlyEngine nonZero(amountTokens) {
-        IERC4626 yieldVault = _debitReserve(account, amountTokens);
-        _margin[account] += amountTokens;
-        _totalMargin += amountTokens.toUint128();
+        Balances memory balances = _balances[account];
+        IERC4626 yieldVault = _debitReserve(account, balances, amountTokens);
+        uint128 amount = amountTokens.toUint128();
+        balances.margin += amount;
+        _balances[account] = balances;
+        _totalMargin += amount;
         emit ReserveMovedToMargin(account, amountTokens);
         if (address(yieldVault) != address(0)) yieldVault.withdraw(amountTokens, address(this), address(this));
     }
@@ -210,14 +255,18 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
         uint256 payTokens
     ) external nonReentrant onlyEngine nonZero(amountTokens) {
         if (payee == address(0)) revert CollateralVaultZeroAddress();
-        IERC4626 yieldVault = _debitReserve(account, amountTokens);
-        uint256 margin = _margin[account] + amountTokens;
+        Balances memory balances = _balances[account];
+        IERC4626 yieldVault = _debitReserve(account, balances, amountTokens);
+        uint128 amount = amountTokens.toUint128();
+        uint256 margin = uint256(balances.margin) + amount;
         if (payTokens > margin) revert CollateralVaultInsufficientMargin(account, payTokens, margin);
+        // Lossless: the margin after the payment is at most the 128-bit total margin, and so is the payee's.
         unchecked {
-            _margin[account] = margin - payTokens;
+            balances.margin = uint128(margin - payTokens);
         }
-        _margin[payee] += payTokens;
-        _totalMargin += amountTokens.toUint128();
+        _balances[account] = balances;
+        if (payTokens != 0) _balances[payee].margin += uint128(payTokens);
+        _totalMargin += amount;
         emit ReserveMovedToMargin(account, amountTokens);
         if (payTokens != 0) emit MarginMoved(account, payee, payTokens);
         if (address(yieldVault) != address(0)) yieldVault.withdraw(amountTokens, address(this), address(this));
@@ -235,14 +284,12 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
 
     /// @inheritdoc ICollateralVault
     function marginOf(address account) external view returns (uint256) {
-        return _margin[account];
+        return _balances[account].margin;
     }
 
     /// @inheritdoc ICollateralVault
-    function reserveOf(address account) public view returns (uint256) {
-        IERC4626 yieldVault = _reserveVault[account];
-        if (address(yieldVault) == address(0)) return _reserve[account];
-        return _valueOf(yieldVault, _reserveShares[account]);
+    function reserveOf(address account) external view returns (uint256) {
+        return _reserveOf(account, _balances[account]);
     }
 
     /// @inheritdoc ICollateralVault
@@ -262,7 +309,8 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
 
     /// @inheritdoc ICollateralVault
     function balancesOf(address account) external view returns (uint256 marginTokens, uint256 reserveTokens) {
-        return (_margin[account], reserveOf(account));
+        Balances memory balances = _balances[account];
+        return (balances.margin, _reserveOf(account, balances));
     }
 
     /// @inheritdoc ICollateralVault
@@ -290,6 +338,12 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
         return address(_guardian);
     }
 
+    /// @dev `account`'s reserve value, given its balances.
+    function _reserveOf(address account, Balances memory balances) private view returns (uint256) {
+        if (!balances.inYieldVault) return balances.reserve;
+        return _valueOf(_reserveVault[account], _reserveShares[account]);
+    }
+
     /// @dev Pulls `amountTokens` from the caller and reverts unless exactly that amount arrived.
     function _pullExact(uint256 amountTokens) private {
         uint256 balanceBefore = _token.balanceOf(address(this));
@@ -300,23 +354,26 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
 
     /// @dev Debits `account`'s margin and the total, reverting when the margin is insufficient.
     function _debitMargin(address account, uint256 amountTokens) private {
-        uint256 available = _margin[account];
+        Balances storage balances = _balances[account];
+        uint256 available = balances.margin;
         if (amountTokens > available) revert CollateralVaultInsufficientMargin(account, amountTokens, available);
+        // Lossless: amountTokens ≤ available < 2**128.
         unchecked {
-            _margin[account] = available - amountTokens;
+            balances.margin = uint128(available - amountTokens);
         }
-        _totalMargin -= amountTokens.toUint128();
+        _totalMargin -= uint128(amountTokens);
     }
 
     /// @dev Credits `amountTokens`, already held by this contract, to `account`'s reserve: as plain
     ///      tokens, or deposited into the account's ERC-4626 vault (exact approval; reverts with
     ///      `CollateralVaultZeroAmount` if a non-zero amount would mint no shares). Zero credits nothing.
     function _creditReserve(address account, uint256 amountTokens) private {
-        IERC4626 yieldVault = _reserveVault[account];
-        if (address(yieldVault) == address(0)) {
-            _reserve[account] += amountTokens;
+        Balances storage balances = _balances[account];
+        if (!balances.inYieldVault) {
+            balances.reserve = (balances.reserve + amountTokens).toUint120();
             _totalReserve += amountTokens.toUint128();
         } else if (amountTokens != 0) {
+            IERC4626 yieldVault = _reserveVault[account];
             _token.forceApprove(address(yieldVault), amountTokens);
             uint256 shares = yieldVault.deposit(amountTokens, address(this));
             if (shares == 0) revert CollateralVaultZeroAmount();
@@ -328,18 +385,24 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
     ///      withdrawn from (zero: plain tokens, already debited from the total). For a vault, debits the
     ///      shares `previewWithdraw` quotes (rounded up); the caller then calls `withdraw`. Reverts with
     ///      `CollateralVaultInsufficientReserve` (available = `reserveOf`) when the reserve is short.
-    function _debitReserve(address account, uint256 amountTokens) private returns (IERC4626 yieldVault) {
-        yieldVault = _reserveVault[account];
-        if (address(yieldVault) == address(0)) {
-            uint256 available = _reserve[account];
+    ///      A plain reserve is debited in `balances` (memory), which the caller writes back.
+    function _debitReserve(
+        address account,
+        Balances memory balances,
+        uint256 amountTokens
+    ) private returns (IERC4626 yieldVault) {
+        if (!balances.inYieldVault) {
+            uint256 available = balances.reserve;
             if (amountTokens > available) {
                 revert CollateralVaultInsufficientReserve(account, amountTokens, available);
             }
+            // Lossless: amountTokens ≤ available < 2**120.
             unchecked {
-                _reserve[account] = available - amountTokens;
+                balances.reserve = uint120(available - amountTokens);
             }
-            _totalReserve -= amountTokens.toUint128();
+            _totalReserve -= uint128(amountTokens);
         } else {
+            yieldVault = _reserveVault[account];
             uint256 shares = _reserveShares[account];
             uint256 sharesNeeded = yieldVault.previewWithdraw(amountTokens);
             if (sharesNeeded > shares) {

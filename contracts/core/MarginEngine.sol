@@ -166,14 +166,14 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
         if (_s.strategyFlags[policy.strategy] & EngineLib.STRATEGY_APPROVED == 0) {
             revert MarginEngineStrategyNotApproved(policy.strategy);
         }
-        _s.policies[msg.sender] = policy;
+        EngineLib.storePolicy(_s, msg.sender, policy);
         emit PolicyUpdated(msg.sender, policy);
     }
 
     /// @inheritdoc IMarginEngine
     function clearPolicy() external {
-        if (_s.policies[msg.sender].strategy == address(0)) revert MarginEngineNoPolicy(msg.sender);
-        delete _s.policies[msg.sender];
+        if (_s.policyWords[msg.sender] == 0) revert MarginEngineNoPolicy(msg.sender);
+        EngineLib.clearPolicy(_s, msg.sender);
         emit PolicyCleared(msg.sender);
     }
 
@@ -181,11 +181,14 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
     function setStrategyApproval(address strategy, bool approved) external {
         _checkRole(ConstantsLib.ADMIN_ROLE, false);
         if (strategy == address(0)) revert MarginEngineZeroAddress();
-        _s.strategyFlags[strategy] =
+        EngineLib.setStrategyFlags(
+            _s,
+            strategy,
             approved
                 ? EngineLib.STRATEGY_APPROVED |
                     (IRebalanceStrategy(strategy).usesVolatility() ? EngineLib.STRATEGY_USES_VOLATILITY : 0)
-                : 0;
+                : 0
+        );
         emit StrategyApproval(strategy, approved);
     }
 
@@ -230,8 +233,8 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IMarginEngine
-    function policyOf(address account) external view returns (Policy memory) {
-        return _s.policies[account];
+    function policyOf(address account) external view returns (Policy memory policy) {
+        (policy, ) = EngineLib.loadPolicy(_s, account);
     }
 
     /// @inheritdoc IMarginEngine

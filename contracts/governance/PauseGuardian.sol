@@ -14,13 +14,13 @@ contract PauseGuardian is AccessControl, IPauseGuardian {
     /// @inheritdoc IPauseGuardian
     bytes32 public constant RISK_ADMIN_ROLE = ConstantsLib.RISK_ADMIN_ROLE;
 
-    /// @dev Bit 0: global pause; bit `1 + action`: that action paused. One slot, so that a pause check
-    ///      costs one storage read for the flags and one for the markets.
+    /// @dev Every pause flag in one slot, so that a pause check costs one storage read. Low 128 bits: bit
+    ///      `i` set when market `i` is paused (bit 0 is never set; market ids are at most `MAX_MARKETS`,
+    ///      127). High 128 bits: bit `128` global pause, bit `129 + action` that action paused.
     uint256 private _flags;
-    /// @dev Bit `i`: market `i` paused (bit 0 is never set).
-    uint256 private _pausedMarkets;
 
-    uint256 private constant GLOBAL_BIT = 1;
+    uint256 private constant GLOBAL_BIT = 1 << 128;
+    uint256 private constant MARKETS_MASK = type(uint128).max;
 
     /// @param admin Holder of `DEFAULT_ADMIN_ROLE` (ideally a timelock).
     /// @param guardian Holder of `GUARDIAN_ROLE`.
@@ -57,15 +57,15 @@ contract PauseGuardian is AccessControl, IPauseGuardian {
     function pauseMarket(uint256 marketId) external onlyGuardianOrAdmin {
         if (marketId == 0 || marketId > ConstantsLib.MAX_MARKETS) revert PauseGuardianInvalidMarket(marketId);
         uint256 bit = 1 << marketId;
-        if (_pausedMarkets & bit != 0) revert PauseGuardianNoChange();
-        _pausedMarkets |= bit;
+        if (_flags & bit != 0) revert PauseGuardianNoChange();
+        _flags |= bit;
         emit MarketPaused(marketId, msg.sender);
     }
 
     /// @inheritdoc IPauseGuardian
     function unpauseMarket(uint256 marketId) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (!marketPaused(marketId)) revert PauseGuardianNoChange();
-        _pausedMarkets &= ~(1 << marketId);
+        _flags &= ~(1 << marketId);
         emit MarketUnpaused(marketId, msg.sender);
     }
 
@@ -83,14 +83,16 @@ contract PauseGuardian is AccessControl, IPauseGuardian {
 
     /// @inheritdoc IPauseGuardian
     function isPaused(uint256 marketId, Action action) external view returns (bool) {
-        if (_flags & (GLOBAL_BIT | _actionBit(action)) != 0) return true;
-        return marketId != 0 && marketPaused(marketId);
+        uint256 flags = _flags;
+        if (flags & (GLOBAL_BIT | _actionBit(action)) != 0) return true;
+        return marketId != 0 && marketId <= ConstantsLib.MAX_MARKETS && flags & (1 << marketId) != 0;
     }
 
     /// @inheritdoc IPauseGuardian
     function isPausedAny(uint256 marketBitmap, Action action) external view returns (bool, uint256) {
-        if (_flags & (GLOBAL_BIT | _actionBit(action)) != 0) return (true, 0);
-        uint256 paused = _pausedMarkets & marketBitmap;
+        uint256 flags = _flags;
+        if (flags & (GLOBAL_BIT | _actionBit(action)) != 0) return (true, 0);
+        uint256 paused = flags & MARKETS_MASK & marketBitmap;
         if (paused == 0) return (false, 0);
         return (true, _lowestBit(paused));
     }
@@ -102,7 +104,7 @@ contract PauseGuardian is AccessControl, IPauseGuardian {
 
     /// @inheritdoc IPauseGuardian
     function marketPaused(uint256 marketId) public view returns (bool) {
-        return marketId <= ConstantsLib.MAX_MARKETS && _pausedMarkets & (1 << marketId) != 0;
+        return marketId <= ConstantsLib.MAX_MARKETS && _flags & (1 << marketId) != 0;
     }
 
     /// @inheritdoc IPauseGuardian
@@ -118,7 +120,7 @@ contract PauseGuardian is AccessControl, IPauseGuardian {
     }
 
     function _actionBit(Action action) private pure returns (uint256) {
-        return 1 << (1 + uint256(action));
+        return 1 << (129 + uint256(action));
     }
 
     /// @dev Index of the lowest set bit of a non-zero `x`.

@@ -141,6 +141,21 @@ interface ICollateralVault {
     /// @param amountTokens The amount (token units).
     function transferMargin(address account, address to, uint256 amountTokens) external;
 
+    /// @notice `transferMargin(account, to, amountTokens)` and `moveMargin(account, payee, payTokens)` in one
+    ///         call (the margin must cover both). Engine only.
+    /// @param account The account debited.
+    /// @param to The recipient of the tokens.
+    /// @param amountTokens The amount transferred out (token units, non-zero).
+    /// @param payee The account credited with `payTokens` of margin.
+    /// @param payTokens The amount moved to `payee` (token units, may be zero).
+    function transferMarginAndPay(
+        address account,
+        address to,
+        uint256 amountTokens,
+        address payee,
+        uint256 payTokens
+    ) external;
+
     /// @notice Moves `amountTokens` of margin from `from` to `to` inside the vault (no token transfer).
     ///         Engine only; pays keeper rewards, which their keeper withdraws with
     ///         `IMarginEngine.withdrawMargin`.

@@ -35,9 +35,17 @@ library EngineLib {
         IMarginEngine.LiquidationParams liquidationParams;
         uint256 reserveFactorWad;
         uint256 totalEntryNotionalWad;
-        mapping(address account => Policy) policies;
-        /// @dev `STRATEGY_APPROVED | STRATEGY_USES_VOLATILITY` bits per strategy.
+        /// @dev Each account's policy in one word (see `storePolicy`), so that a rebalance reads it with
+        ///      one storage read, plus the strategy's word.
+        mapping(address account => uint256) policyWords;
+        /// @dev A policy's exact `maxKeeperRewardTokens` when it does not fit its word's field.
+        mapping(address account => uint256) largeKeeperRewardCaps;
+        /// @dev `STRATEGY_APPROVED | STRATEGY_USES_VOLATILITY` bits and, from bit 8, the strategy's id
+        ///      (assigned at its first approval, never reused).
         mapping(address strategy => uint256) strategyFlags;
+        /// @dev By id: the strategy's address (low 160 bits) and its flags (from bit 160).
+        mapping(uint256 strategyId => uint256) strategyWords;
+        uint256 strategyCount;
         mapping(uint256 marketId => IMarginEngine.DeleverageCap) deleverageCaps;
         /// @dev Reward per rebalance and the bitmap of markets with a deleverage cap, in one slot: a
         ///      rebalance reads both, and reads a market's cap only when its bit is set.
@@ -50,6 +58,15 @@ library EngineLib {
     /// @notice Strategy flag: its plans read volatilities.
     uint256 internal constant STRATEGY_USES_VOLATILITY = 2;
 
+    /// @dev Policy word: trigger (bits 0-63), target (64-127), sweep (128-191), allowTopUp (192),
+    ///      allowDeleverage (193), strategy id (194-209), maxKeeperRewardTokens (210-255; all ones:
+    ///      the exact value is in `largeKeeperRewardCaps`).
+    uint256 private constant TOP_UP_BIT = 1 << 192;
+    uint256 private constant DELEVERAGE_BIT = 1 << 193;
+    uint256 private constant STRATEGY_ID_SHIFT = 194;
+    uint256 private constant REWARD_SHIFT = 210;
+    uint256 private constant REWARD_FIELD_MAX = (1 << 46) - 1;
+
     /// @notice The engine's immutable wiring, handed to the logic libraries.
     struct Wiring {
         ICollateralVault vault;
@@ -58,6 +75,65 @@ library EngineLib {
         IPauseGuardian guardian;
         /// @dev `10**(18 − token decimals)`.
         uint256 scale;
+    }
+
+    /// @notice Approves or revokes `strategy` with `flags` (0 to revoke), assigning its id at its first
+    ///         approval.
+    function setStrategyFlags(Layout storage s, address strategy, uint256 flags) internal {
+        uint256 id = s.strategyFlags[strategy] >> 8;
+        if (id == 0) {
+            if (flags == 0) return;
+            id = ++s.strategyCount;
+        }
+        s.strategyFlags[strategy] = flags | (id << 8);
+        s.strategyWords[id] = uint256(uint160(strategy)) | (flags << 160);
+    }
+
+    /// @notice Stores `policy` for `account`; its strategy must be approved (it then has an id).
+    function storePolicy(Layout storage s, address account, Policy memory policy) internal {
+        uint256 id = s.strategyFlags[policy.strategy] >> 8;
+        uint256 reward = policy.maxKeeperRewardTokens;
+        uint256 rewardField = reward;
+        if (reward >= REWARD_FIELD_MAX) {
+            rewardField = REWARD_FIELD_MAX;
+            s.largeKeeperRewardCaps[account] = reward;
+        }
+        s.policyWords[account] =
+            uint256(policy.triggerHealthWad) |
+            (uint256(policy.targetHealthWad) << 64) |
+            (uint256(policy.sweepHealthWad) << 128) |
+            (policy.allowTopUp ? TOP_UP_BIT : 0) |
+            (policy.allowDeleverage ? DELEVERAGE_BIT : 0) |
+            (id << STRATEGY_ID_SHIFT) |
+            (rewardField << REWARD_SHIFT);
+    }
+
+    /// @notice Removes `account`'s policy.
+    function clearPolicy(Layout storage s, address account) internal {
+        delete s.policyWords[account];
+        delete s.largeKeeperRewardCaps[account];
+    }
+
+    /// @notice `account`'s policy (all zero without one) and its strategy's flags (0 when revoked).
+    function loadPolicy(
+        Layout storage s,
+        address account
+    ) internal view returns (Policy memory policy, uint256 strategyFlags) {
+        uint256 word = s.policyWords[account];
+        if (word == 0) return (policy, 0);
+        uint256 strategyWord = s.strategyWords[(word >> STRATEGY_ID_SHIFT) & 0xffff];
+        uint256 reward = word >> REWARD_SHIFT;
+        if (reward == REWARD_FIELD_MAX) reward = s.largeKeeperRewardCaps[account];
+        policy = Policy({
+            triggerHealthWad: uint64(word),
+            targetHealthWad: uint64(word >> 64),
+            sweepHealthWad: uint64(word >> 128),
+            allowTopUp: word & TOP_UP_BIT != 0,
+            allowDeleverage: word & DELEVERAGE_BIT != 0,
+            maxKeeperRewardTokens: uint96(reward),
+            strategy: address(uint160(strategyWord))
+        });
+        strategyFlags = strategyWord >> 160;
     }
 
     /// @notice Loads `account`'s margin and every position in `bitmap` (a market without a position

@@ -92,7 +92,7 @@ library LiquidationLogic {
         int256 equity,
         uint256 maintenance
     ) private returns (uint256, int256, bool) {
-        Policy memory policy = s.policies[account];
+        (Policy memory policy, ) = EngineLib.loadPolicy(s, account);
         if (policy.strategy == address(0) || !policy.allowTopUp) return (marginTokens, equity, false);
         uint256 reserve = w.vault.reserveOf(account);
         if (reserve == 0) return (marginTokens, equity, false);

@@ -64,15 +64,14 @@ library RebalanceLogic {
         address account,
         address keeper
     ) external returns (uint256) {
-        Policy memory policy = s.policies[account];
+        (Policy memory policy, uint256 flags) = EngineLib.loadPolicy(s, account);
         if (policy.strategy == address(0)) revert IMarginEngine.MarginEngineNoPolicy(account);
-        uint256 flags = s.strategyFlags[policy.strategy];
         if (flags & EngineLib.STRATEGY_APPROVED == 0)
             revert IMarginEngine.MarginEngineStrategyNotApproved(policy.strategy);
         uint256 bitmap = s.marketBitmap[account];
         if (bitmap == 0) revert IMarginEngine.MarginEngineNothingToRebalance(account, ConstantsLib.INFINITE_HEALTH);
         EngineLib.requireNotPausedIn(w, bitmap, IPauseGuardian.Action.Rebalance);
-        (AccountSnapshot memory snap, ) = _snapshot(s, w, account, bitmap, policy, true);
+        (AccountSnapshot memory snap, ) = _snapshot(s, w, account, bitmap, policy, flags, true);
 
         Plan memory plan = IRebalanceStrategy(policy.strategy).plan(snap);
         if (_isEmpty(plan)) revert IMarginEngine.MarginEngineNothingToRebalance(account, snap.healthWad);
@@ -99,7 +98,8 @@ library RebalanceLogic {
         EngineLib.Wiring memory w,
         address account
     ) external view returns (AccountSnapshot memory snap, bool pricesOk) {
-        return _snapshot(s, w, account, s.marketBitmap[account], s.policies[account], false);
+        (Policy memory policy, uint256 flags) = EngineLib.loadPolicy(s, account);
+        return _snapshot(s, w, account, s.marketBitmap[account], policy, flags, false);
     }
 
     /// @notice What a keeper should do with `account` now (see `IMarginEngine.keeperAction`).
@@ -110,14 +110,14 @@ library RebalanceLogic {
     ) external view returns (IMarginEngine.KeeperAction action, Plan memory plan, bool capped) {
         uint256 bitmap = s.marketBitmap[account];
         if (bitmap == 0) return (action, plan, false);
-        Policy memory policy = s.policies[account];
-        (AccountSnapshot memory snap, bool pricesOk) = _snapshot(s, w, account, bitmap, policy, false);
+        (Policy memory policy, uint256 flags) = EngineLib.loadPolicy(s, account);
+        (AccountSnapshot memory snap, bool pricesOk) = _snapshot(s, w, account, bitmap, policy, flags, false);
         if (!pricesOk) return (action, plan, false);
         if (snap.healthWad < ConstantsLib.WAD) {
             if (_paused(w, bitmap, IPauseGuardian.Action.Liquidate)) return (action, plan, false);
             return (IMarginEngine.KeeperAction.Liquidate, plan, false);
         }
-        if (s.strategyFlags[policy.strategy] & EngineLib.STRATEGY_APPROVED == 0) return (action, plan, false);
+        if (flags & EngineLib.STRATEGY_APPROVED == 0) return (action, plan, false);
         if (_paused(w, bitmap, IPauseGuardian.Action.Rebalance)) return (action, plan, false);
         try IRebalanceStrategy(policy.strategy).plan(snap) returns (Plan memory p) {
             plan = p;
@@ -187,9 +187,8 @@ library RebalanceLogic {
         if (r.healthAfterWad > plan.targetHealthWad + OVERSHOOT_TOLERANCE) {
             return (false, IMarginEngine.PlanError.Overshoot, r);
         }
-        bool exhausted = _exhausted(snap, plan, sim);
         if (r.healthAfterWad + ROUNDING_TOLERANCE < plan.targetHealthWad) {
-            if (!exhausted) return (false, IMarginEngine.PlanError.Undershoot, r);
+            if (!_exhausted(snap, plan, sim)) return (false, IMarginEngine.PlanError.Undershoot, r);
             r.capped = _anyCapped(snap, sim.sizes, sim.closedNotional);
         }
         ok = true;
@@ -216,7 +215,17 @@ library RebalanceLogic {
         for (uint256 i; i < plan.closes.length; ++i) {
             netWad += _executeClose(s, snap, plan.closes[i]);
         }
-        if (plan.closes.length != 0) EngineLib.settle(w, account, EngineLib.toTraderDeltaTokens(netWad, snap.scale), 0);
+        if (plan.closes.length != 0) {
+            int256 deltaTokens = EngineLib.toTraderDeltaTokens(netWad, snap.scale);
+            if (deltaTokens < 0 && reward != 0) {
+                // A net loss goes to the pool and the reward to the keeper in one vault call (LP-only
+                // income needs no pool call, as in `EngineLib.settle`).
+                w.vault.transferMarginAndPay(account, address(w.pool), uint256(-deltaTokens), keeper, reward);
+                reward = 0;
+            } else {
+                EngineLib.settle(w, account, deltaTokens, 0);
+            }
+        }
         if (plan.sweepTokens != 0) w.vault.marginToReserve(account, plan.sweepTokens);
         if (reward != 0) w.vault.moveMargin(account, keeper, reward);
     }
@@ -284,6 +293,7 @@ library RebalanceLogic {
         address account,
         uint256 bitmap,
         Policy memory policy,
+        uint256 strategyFlags,
         bool requireOk
     ) private view returns (AccountSnapshot memory snap, bool pricesOk) {
         if (policy.allowTopUp) {
@@ -303,7 +313,7 @@ library RebalanceLogic {
         uint256 reward = s.keeperRewardTokens;
         snap.keeperRewardTokens = reward < policy.maxKeeperRewardTokens ? reward : policy.maxKeeperRewardTokens;
         snap.volatilityWad = new uint256[](n);
-        bool readVolatility = s.strategyFlags[policy.strategy] & EngineLib.STRATEGY_USES_VOLATILITY != 0;
+        bool readVolatility = strategyFlags & EngineLib.STRATEGY_USES_VOLATILITY != 0;
         snap.deleverageRoomWad = new uint256[](n);
         for (uint256 i; i < n; ++i) {
             uint256 marketId = snap.positions[i].marketId;
@@ -388,28 +398,21 @@ library RebalanceLogic {
         return (true, IMarginEngine.PlanError.InvalidClose);
     }
 
+    /// @dev Health of the snapshot's positions at `sizes` with `marginTokens` of margin (as
+    ///      `EngineLib.healthOf`, without building the positions).
     function _finalHealth(
         AccountSnapshot memory snap,
         int256[] memory sizes,
         uint256 marginTokens
     ) private pure returns (uint256) {
-        uint256 n = snap.positions.length;
-        MarginMath.PositionData[] memory after_ = new MarginMath.PositionData[](n);
-        for (uint256 i; i < n; ++i) {
+        int256 equity = int256(marginTokens * snap.scale);
+        uint256 maintenance;
+        for (uint256 i; i < sizes.length; ++i) {
             MarginMath.PositionData memory p = snap.positions[i];
-            // A fresh struct: assigning `p` itself would alias the snapshot's position.
-            after_[i] = MarginMath.PositionData(
-                p.marketId,
-                sizes[i],
-                p.entryPriceWad,
-                p.priceWad,
-                p.imrWad,
-                p.mmrWad,
-                p.feeWad,
-                p.penaltyWad
-            );
+            equity += MarginMath.pnlWad(sizes[i], p.entryPriceWad, p.priceWad);
+            maintenance += MarginMath.notionalWad(sizes[i], p.priceWad).mulWadUp(p.mmrWad);
         }
-        return EngineLib.healthOf(marginTokens, after_, snap.scale);
+        return MarginMath.health(equity, maintenance);
     }
 
     /// @dev Whether the plan used every allowed means: all reserve (top-ups allowed) and every position

@@ -142,7 +142,10 @@ library RebalanceMath {
         uint256 topUpTokens;
         if (s.policy.allowTopUp && !preferDeleverage) topUpTokens = _topUp(a, s.reserveTokens, gapWad);
         CloseStep[] memory closes;
-        if (s.policy.allowDeleverage) closes = _deleverage(s, a);
+        // No gap left after the top-up: the greedy pass would stop before its first close.
+        if (s.policy.allowDeleverage && gap(a.equityWad, a.maintenanceWad, targetHealthWad, rewardWad) > 0) {
+            closes = _deleverage(s, a);
+        }
         if (s.policy.allowTopUp && preferDeleverage) {
             gapWad = gap(a.equityWad, a.maintenanceWad, targetHealthWad, rewardWad);
             if (gapWad > 0) topUpTokens = _topUp(a, s.reserveTokens, gapWad);

@@ -10,31 +10,45 @@ import {ConstantsLib} from "./ConstantsLib.sol";
 library WadMath {
     /// @notice `x * y / WAD`, rounded down.
     function mulWadDown(uint256 x, uint256 y) internal pure returns (uint256) {
-        return Math.mulDiv(x, y, ConstantsLib.WAD);
+        return mulDivDown(x, y, ConstantsLib.WAD);
     }
 
     /// @notice `x * y / WAD`, rounded up.
     function mulWadUp(uint256 x, uint256 y) internal pure returns (uint256) {
-        return Math.mulDiv(x, y, ConstantsLib.WAD, Math.Rounding.Ceil);
+        return mulDivUp(x, y, ConstantsLib.WAD);
     }
 
     /// @notice `x * WAD / y`, rounded down.
     function divWadDown(uint256 x, uint256 y) internal pure returns (uint256) {
-        return Math.mulDiv(x, ConstantsLib.WAD, y);
+        return mulDivDown(x, ConstantsLib.WAD, y);
     }
 
     /// @notice `x * WAD / y`, rounded up.
     function divWadUp(uint256 x, uint256 y) internal pure returns (uint256) {
-        return Math.mulDiv(x, ConstantsLib.WAD, y, Math.Rounding.Ceil);
+        return mulDivUp(x, ConstantsLib.WAD, y);
     }
 
     /// @notice `x * y / d`, rounded down.
+    /// @dev When `x * y` fits 256 bits (always, at Ballast's magnitudes) it divides directly; otherwise it
+    ///      falls back to OpenZeppelin's full-precision `mulDiv`. Same result either way; `d == 0` panics.
     function mulDivDown(uint256 x, uint256 y, uint256 d) internal pure returns (uint256) {
+        unchecked {
+            uint256 p = x * y;
+            if (x == 0 || p / x == y) return p / d;
+        }
         return Math.mulDiv(x, y, d);
     }
 
     /// @notice `x * y / d`, rounded up.
+    /// @dev Fast path as `mulDivDown`.
     function mulDivUp(uint256 x, uint256 y, uint256 d) internal pure returns (uint256) {
+        unchecked {
+            uint256 p = x * y;
+            if (x == 0 || p / x == y) {
+                uint256 q = p / d;
+                return p % d == 0 ? q : q + 1;
+            }
+        }
         return Math.mulDiv(x, y, d, Math.Rounding.Ceil);
     }
 

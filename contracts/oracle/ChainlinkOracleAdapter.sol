@@ -45,7 +45,10 @@ import {FixedPointMathLib} from "solady/src/utils/FixedPointMathLib.sol";
 ///        same capped `staticcall` and gas guard as price feeds and used by `volatility` only when it
 ///        is positive, below 2**128 feed units, complete, not in the future and within its heartbeat.
 ///      Storage: three slots per asset (feed parameters, bounds, last good price) and one for the
-///      sequencer feed; `price` reads each once. An asset with a volatility configuration has two more:
+///      sequencer feed; `price` reads each at most once. Flags in the last-good-price slot let it skip
+///      the bounds for the recorded round at the recorded price (while that price is inside the current
+///      bounds) and the sequencer slot when no sequencer feed is set. An asset with a volatility
+///      configuration has two more:
 ///      the EWMA state (window, volatility feed decimals, variance), the only one `update` reads and
 ///      writes, and the rarely read volatility parameters (feed, heartbeat, initial volatility).
 ///      Whether an asset has a volatility configuration is mirrored by a flag in its last-good-price
@@ -97,15 +100,26 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     }
 
     /// @dev Last good price (one slot). `priceWad ≤ maxPriceWad ≤ 2**128 - 1`; `updatedAt ≤
-    ///      block.timestamp` fits 40 bits (until the year 36812). `volatilityTracked` is set once by
-    ///      `setVolatilityConfig` and mirrors `VolatilityState.ewmaWindow != 0`; it lives here because
-    ///      `update` reads this slot anyway.
+    ///      block.timestamp` fits 40 bits (until the year 36812). `flags`: `VOLATILITY_TRACKED`, set once
+    ///      by `setVolatilityConfig`, mirrors `VolatilityState.ewmaWindow != 0` (it lives here because
+    ///      `update` reads this slot anyway); `IN_BOUNDS` (see below).
     struct LastGood {
         uint128 priceWad;
         uint40 updatedAt;
         uint80 roundId;
-        bool volatilityTracked;
+        uint8 flags;
     }
+
+    /// @dev `LastGood.flags`: the asset has a volatility configuration.
+    uint8 private constant VOLATILITY_TRACKED = 1;
+    /// @dev `LastGood.flags`: `priceWad` lies inside the asset's current price bounds. Set when a price
+    ///      is recorded (it passed the bounds) and recomputed whenever the bounds change, so that `price`
+    ///      need not read the bounds for the recorded round.
+    uint8 private constant IN_BOUNDS = 2;
+    /// @dev `LastGood.flags`: a sequencer uptime feed is configured. Mirrors `_sequencer.feed != 0` in every
+    ///      configured asset (`setSequencerFeed` updates them all), so that `price` reads the sequencer
+    ///      slot only when there is a sequencer feed.
+    uint8 private constant SEQUENCER_SET = 4;
 
     /// @dev Sequencer uptime feed and grace period (one slot).
     struct SequencerConfig {
@@ -147,6 +161,8 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     mapping(bytes32 asset => PriceBounds) private _bounds;
     mapping(bytes32 asset => LastGood) private _lastGood;
     SequencerConfig private _sequencer;
+    /// @dev Every asset ever configured with `setFeed`, for `setSequencerFeed`.
+    bytes32[] private _assets;
     mapping(bytes32 asset => VolatilityState) private _volatilityState;
     mapping(bytes32 asset => VolatilityParams) private _volatilityParams;
 
@@ -172,7 +188,12 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
         _checkRiskParams(heartbeat, minPriceWad, maxPriceWad, maxDeviationWad);
         uint8 feedDecimals = _readDecimals(feed);
 
-        if (_feedParams[asset].feed != feed) _lastGood[asset].roundId = 0;
+        address previousFeed = _feedParams[asset].feed;
+        if (previousFeed == address(0)) {
+            _assets.push(asset);
+            if (_sequencer.feed != address(0)) _lastGood[asset].flags |= SEQUENCER_SET;
+        }
+        if (previousFeed != feed) _lastGood[asset].roundId = 0;
         _store(asset, feed, feedDecimals, heartbeat, minPriceWad, maxPriceWad, maxDeviationWad);
     }
 
@@ -197,6 +218,14 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
         _checkRole(DEFAULT_ADMIN_ROLE);
         if (gracePeriod > MAX_GRACE_PERIOD) revert ChainlinkOracleAdapterInvalidGracePeriod(gracePeriod);
 
+        bool set = feed != address(0);
+        if (set != (_sequencer.feed != address(0))) {
+            uint256 count = _assets.length;
+            for (uint256 i; i < count; ++i) {
+                LastGood storage last = _lastGood[_assets[i]];
+                last.flags = set ? last.flags | SEQUENCER_SET : last.flags & ~SEQUENCER_SET;
+            }
+        }
         _sequencer = SequencerConfig({feed: feed, gracePeriod: gracePeriod});
         emit SequencerFeedConfigured(feed, gracePeriod);
     }
@@ -234,7 +263,7 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
             feedHeartbeat: config.volatilityFeedHeartbeat,
             initialVolatilityWad: config.initialVolatilityWad
         });
-        _lastGood[asset].volatilityTracked = true;
+        _lastGood[asset].flags |= VOLATILITY_TRACKED;
         emit VolatilityConfigured(asset, config);
     }
 
@@ -245,9 +274,9 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
         (Quote memory quote, LastGood memory last) = _quote(asset, _knownFeed(asset));
 
         if (quote.status == Status.Ok && quote.roundId > quote.recordedRoundId) {
-            _record(asset, quote, last.volatilityTracked);
+            _record(asset, quote, last.flags);
             emit PriceUpdated(asset, quote.roundId, quote.priceWad, quote.updatedAt);
-            if (last.volatilityTracked) _foldReturn(asset, quote, last);
+            if (last.flags & VOLATILITY_TRACKED != 0) _foldReturn(asset, quote, last);
         }
         return (quote.priceWad, quote.status);
     }
@@ -261,9 +290,9 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
         (Quote memory quote, LastGood memory last) = _quote(asset, _knownFeed(asset));
         if (quote.status != Status.Deviation) revert ChainlinkOracleAdapterNothingToAccept(asset, quote.status);
 
-        _record(asset, quote, last.volatilityTracked);
+        _record(asset, quote, last.flags);
         emit PriceAccepted(asset, quote.roundId, quote.priceWad, msg.sender);
-        if (last.volatilityTracked) _foldReturn(asset, quote, last);
+        if (last.flags & VOLATILITY_TRACKED != 0) _foldReturn(asset, quote, last);
     }
 
     // ---------------------------------------------------------------- views
@@ -340,8 +369,8 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
         bytes32 asset,
         FeedParams memory params
     ) private view returns (Quote memory quote, LastGood memory last) {
-        Status sequencerStatus = _sequencerStatus();
         last = _lastGood[asset];
+        Status sequencerStatus = last.flags & SEQUENCER_SET == 0 ? Status.Ok : _sequencerStatus();
         quote.recordedRoundId = last.roundId;
 
         (bool read, uint256 roundId, int256 answer, , uint256 updatedAt) = _readRound(params.feed, true, 0);
@@ -357,13 +386,15 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
             return (quote, last);
         }
 
-        PriceBounds memory bounds = _bounds[asset];
+        // The recorded round at the recorded price is known to be inside the bounds (`IN_BOUNDS`).
+        bool knownInBounds = roundId == last.roundId && quote.priceWad == last.priceWad && last.flags & IN_BOUNDS != 0;
+        PriceBounds memory bounds;
+        if (!knownInBounds) bounds = _bounds[asset];
         if (
             roundId > type(uint80).max ||
             updatedAt == 0 ||
             updatedAt > block.timestamp ||
-            quote.priceWad < bounds.minPriceWad ||
-            quote.priceWad > bounds.maxPriceWad
+            (!knownInBounds && (quote.priceWad < bounds.minPriceWad || quote.priceWad > bounds.maxPriceWad))
         ) {
             quote.status = Status.Invalid;
             return (quote, last);
@@ -525,13 +556,14 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
 
     // ---------------------------------------------------------------- storage helpers
 
-    /// @dev Records `quote` as the last good price, keeping the volatility flag.
-    function _record(bytes32 asset, Quote memory quote, bool volatilityTracked) private {
+    /// @dev Records `quote` (inside the bounds: it was graded `Ok` or `Deviation`) as the last good price,
+    ///      keeping the volatility and sequencer flags of `flags`.
+    function _record(bytes32 asset, Quote memory quote, uint8 flags) private {
         _lastGood[asset] = LastGood({
             priceWad: uint128(quote.priceWad),
             updatedAt: uint40(quote.updatedAt),
             roundId: quote.roundId,
-            volatilityTracked: volatilityTracked
+            flags: (flags & (VOLATILITY_TRACKED | SEQUENCER_SET)) | IN_BOUNDS
         });
     }
 
@@ -552,6 +584,11 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
             maxDeviationWad: uint64(maxDeviationWad)
         });
         _bounds[asset] = PriceBounds({minPriceWad: uint128(minPriceWad), maxPriceWad: uint128(maxPriceWad)});
+        LastGood storage last = _lastGood[asset];
+        uint256 lastPriceWad = last.priceWad;
+        uint8 flags = last.flags;
+        last.flags =
+            lastPriceWad >= minPriceWad && lastPriceWad <= maxPriceWad ? flags | IN_BOUNDS : flags & ~IN_BOUNDS;
         emit FeedConfigured(asset, feed, feedDecimals, heartbeat, minPriceWad, maxPriceWad, maxDeviationWad);
     }
 
