@@ -138,6 +138,7 @@ export async function runSimulation(
   const pool = await ethers.getContractAt("LiquidityPool", await at(deployed.pool));
   const engine = await ethers.getContractAt("MarginEngine", await at(deployed.engine));
   const keeperContract = await ethers.getContractAt("RebalanceKeeper", await at(deployed.keeper));
+  const lens = await ethers.getContractAt("AccountLens", await at(deployed.lens));
   const strategies: Record<PolicyName, string> = {
     none: ethers.ZeroAddress,
     threshold: await at(deployed.thresholdStrategy),
@@ -189,6 +190,7 @@ export async function runSimulation(
     }
   }
 
+  const addresses = accounts.map((a) => a.address);
   const health: Record<string, number[]> = Object.fromEntries(accounts.map((a) => [a.address, []]));
   const exposure: Record<string, number[]> = Object.fromEntries(accounts.map((a) => [a.address, []]));
   const sampledRounds: number[] = [];
@@ -229,9 +231,10 @@ export async function runSimulation(
     const sample = i % sampleEvery === 0 || i === rounds.length - 1;
     const current: Record<string, number> = {};
     const currentExposure: Record<string, number> = {};
-    for (const a of accounts) {
-      const h = healthNumber(await engine.health(a.address));
-      const size = (await engine.position(a.address, 1n)).sizeWad;
+    const [healths, sizes] = await lens.healthAndSizes(addresses, 1n);
+    for (const [k, a] of accounts.entries()) {
+      const h = healthNumber(healths[k]);
+      const size = sizes[k];
       current[a.address] = h;
       currentExposure[a.address] = Number(abs(size)) / Number(abs(a.initialSizeWad));
       if (sample) {
