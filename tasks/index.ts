@@ -1,2 +1,10 @@
 import "./demo";
 import "./size";
+import "./margin";
+import "./positions";
+import "./policy";
+import "./account";
+import "./actions";
+import "./feeds";
+import "./pause";
+import "./keeper";

@@ -1,0 +1,477 @@
+import { expect } from "chai";
+import fs from "fs";
+import os from "os";
+import path from "path";
+import hre, { ethers } from "hardhat";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { Network, parseEther } from "ethers";
+import { BTC_MARKET, ETH, ETH_MARKET, answer, deployFunded, movePrice, usdc } from "../helpers/fixtures";
+import { defaultDeploymentDir, readDeployment, writeDeployment } from "../../tasks/lib/deployment";
+import { ErrorDecoder, revertData } from "../../tasks/lib/errors";
+import { writeFixtureDeployment } from "../helpers/deployment";
+import { assertLocalChain } from "../../tasks/feeds";
+import { parseDecimal } from "../../tasks/lib/units";
+
+/** The funded protocol plus an Ignition-style `deployed_addresses.json` the tasks are pointed at. */
+async function deployed() {
+  const f = await deployFunded();
+  return { ...f, dir: await writeFixtureDeployment(f) };
+}
+
+/** Runs a task, capturing what it prints. */
+async function run(name: string, args: Record<string, unknown>) {
+  const lines: string[] = [];
+  const original = console.log;
+  console.log = (...parts: unknown[]) => void lines.push(parts.map(String).join(" "));
+  try {
+    const result = await hre.run(name, args);
+    return { result, out: lines.join("\n") };
+  } finally {
+    console.log = original;
+  }
+}
+
+/** Runs a task with `--json` and parses what it printed. */
+async function runJson(name: string, args: Record<string, unknown>) {
+  const { out } = await run(name, { ...args, json: true });
+  return JSON.parse(out);
+}
+
+/** Alice long 10 ETH with a threshold policy and reserve, bob long 10 ETH on thin margin, carol safe. */
+async function crashed() {
+  const f = await loadFixture(deployed);
+  const d = f.dir;
+  await run("deposit-margin", { amount: "10000", account: "1", deployment: d });
+  await run("deposit-reserve", { amount: "5000", account: "1", deployment: d });
+  await run("open-position", { market: "ETH", size: "10", account: "1", deployment: d });
+  await run("set-policy", {
+    strategy: "threshold",
+    trigger: "1.5",
+    target: "2",
+    topUp: true,
+    deleverage: true,
+    maxReward: "5",
+    account: "1",
+    deployment: d,
+  });
+  await run("deposit-margin", { amount: "9500", account: "2", deployment: d });
+  await run("open-position", { market: "ETH", size: "10", account: "2", deployment: d });
+  await run("deposit-margin", { amount: "30000", account: "3", deployment: d });
+  await run("open-position", { market: "1", size: "10", account: "3", deployment: d });
+  await movePrice(f.ethFeed, 2_060);
+  return f;
+}
+
+describe("Tasks", () => {
+  describe("deployment lookup", () => {
+    it("reads Ignition's folder for the chain id, preferring the module the network calls for", async () => {
+      const root = fs.mkdtempSync(path.join(os.tmpdir(), "ballast-ignition-"));
+      const dir = defaultDeploymentDir(root, 31337n);
+      expect(dir).to.equal(path.join(root, "deployments", "chain-31337"));
+      writeDeployment(dir, "Ballast", { engine: ethers.ZeroAddress.replace(/0$/, "1") });
+      writeDeployment(path.join(root, "both"), "BallastLocal", {
+        engine: "0x0000000000000000000000000000000000000002",
+      });
+      expect(readDeployment(dir).moduleId).to.equal("Ballast");
+      const both = path.join(root, "both", "deployed_addresses.json");
+      const raw = JSON.parse(fs.readFileSync(both, "utf8"));
+      raw["Ballast#MarginEngine"] = "0x0000000000000000000000000000000000000003";
+      fs.writeFileSync(both, JSON.stringify(raw));
+      expect(readDeployment(both, true).addresses.engine).to.equal(
+        "0x0000000000000000000000000000000000000002",
+      );
+      expect(readDeployment(both, false).addresses.engine).to.equal(
+        "0x0000000000000000000000000000000000000003",
+      );
+      expect(() => readDeployment(path.join(root, "missing"))).to.throw(/no deployment at .*missing/);
+    });
+
+    it("finds the deployment through --deployment and refuses one without code on this network", async () => {
+      const f = await loadFixture(deployed);
+      const status = await runJson("account-status", { account: "1", deployment: f.dir });
+      expect(status.account).to.equal(f.alice.address);
+      const stale = fs.mkdtempSync(path.join(os.tmpdir(), "ballast-stale-"));
+      writeDeployment(stale, "BallastLocal", { engine: "0x00000000000000000000000000000000000000aa" });
+      await expect(run("account-status", { account: "1", deployment: stale })).to.be.rejectedWith(
+        /no contract at BallastLocal#MarginEngine/,
+      );
+    });
+  });
+
+  describe("units", () => {
+    it("parses decimals exactly and refuses what does not fit", () => {
+      expect(parseDecimal("1000.5", 6, "--amount")).to.equal(1_000_500_000n);
+      expect(parseDecimal("-2.25", 18, "--size", { signed: true })).to.equal(-2_250_000_000_000_000_000n);
+      expect(() => parseDecimal("1.0000001", 6, "--amount")).to.throw(/more than 6 decimals/);
+      expect(() => parseDecimal("-1", 6, "--amount")).to.throw(/must not be negative/);
+      expect(() => parseDecimal("1e3", 6, "--amount")).to.throw(/not a decimal/);
+      expect(() => parseDecimal("0", 6, "--amount")).to.throw(/must not be zero/);
+    });
+  });
+
+  describe("errors", () => {
+    it("decodes custom errors with enum names and WAD arguments, Error(string), Panic and bare reverts", async () => {
+      const f = await loadFixture(deployed);
+      const decoder = await ErrorDecoder.fromArtifacts(hre.artifacts);
+      const plan = f.engine.interface.encodeErrorResult("MarginEngineInvalidPlan", [8]);
+      expect(decoder.decode(plan)).to.deep.include({
+        name: "MarginEngineInvalidPlan",
+        args: { reason: "Overshoot" },
+        message: "MarginEngineInvalidPlan(reason=Overshoot)",
+      });
+      const price = f.engine.interface.encodeErrorResult("MarginEngineBadPrice", [ETH, 1]);
+      expect(decoder.decode(price).args).to.deep.equal({ asset: ETH, status: "Stale" });
+      const health = f.engine.interface.encodeErrorResult("MarginEngineNotLiquidatable", [
+        f.alice.address,
+        parseEther("1.25"),
+      ]);
+      expect(decoder.decode(health).message).to.equal(
+        `MarginEngineNotLiquidatable(account=${f.alice.address}, healthWad=1.25)`,
+      );
+      const reason = "0x08c379a0" + ethers.AbiCoder.defaultAbiCoder().encode(["string"], ["nope"]).slice(2);
+      expect(decoder.decode(reason).message).to.equal('Error("nope")');
+      const panic = "0x4e487b71" + ethers.AbiCoder.defaultAbiCoder().encode(["uint256"], [0x11]).slice(2);
+      expect(decoder.decode(panic).message).to.equal("Panic(0x11)");
+      expect(decoder.decode("0xdeadbeef").name).to.equal("unknown");
+      expect(decoder.nameOf(plan.slice(0, 10))).to.equal("MarginEngineInvalidPlan");
+
+      // Where ethers and Hardhat put revert data.
+      expect(revertData({ code: "CALL_EXCEPTION", data: plan })).to.equal(plan);
+      expect(revertData({ message: "VM Exception", data: { message: "reverted", data: plan } })).to.equal(
+        plan,
+      );
+      expect(revertData({ data: { message: "reverted without a reason string", data: "0x" } })).to.equal(
+        "0x",
+      );
+      expect(revertData(Object.assign(new Error("socket hang up"), { code: "ECONNRESET" }))).to.equal(
+        undefined,
+      );
+    });
+  });
+
+  describe("margin", () => {
+    it("deposits margin, approving the vault when the allowance is short", async () => {
+      const f = await loadFixture(deployed);
+      await f.token.connect(f.alice).approve(await f.vault.getAddress(), 0);
+      const out = await runJson("deposit-margin", { amount: "1000.5", account: "1", deployment: f.dir });
+      expect(out).to.include({
+        task: "deposit-margin",
+        account: f.alice.address,
+        amount: "1000.5",
+        amountTokens: "1000500000",
+        approved: true,
+        margin: "1000.5",
+        reserve: "0",
+      });
+      expect(out.tx).to.match(/^0x[0-9a-f]{64}$/);
+      expect(await f.vault.marginOf(f.alice.address)).to.equal(usdc("1000.5"));
+      // It approves exactly the amount, no more.
+      expect(await f.token.allowance(f.alice.address, await f.vault.getAddress())).to.equal(0n);
+      await f.token.connect(f.alice).approve(await f.vault.getAddress(), ethers.MaxUint256);
+      const again = await runJson("deposit-margin", {
+        amount: "1",
+        account: f.alice.address,
+        deployment: f.dir,
+      });
+      expect(again.approved).to.equal(false);
+    });
+
+    it("withdraws margin and moves reserve in and out, to another recipient when asked", async () => {
+      const f = await loadFixture(deployed);
+      await run("deposit-margin", { amount: "1000", account: "1", deployment: f.dir });
+      await run("deposit-reserve", { amount: "500", account: "1", deployment: f.dir });
+      expect(await f.vault.reserveOf(f.alice.address)).to.equal(usdc(500));
+      const bobBefore = await f.token.balanceOf(f.bob.address);
+      const out = await runJson("withdraw-margin", {
+        amount: "400",
+        account: "1",
+        to: f.bob.address,
+        deployment: f.dir,
+      });
+      expect(out).to.include({ to: f.bob.address, margin: "600" });
+      expect(await f.token.balanceOf(f.bob.address)).to.equal(bobBefore + usdc(400));
+      const { out: text } = await run("withdraw-reserve", { amount: "500", account: "1", deployment: f.dir });
+      expect(text).to.match(/withdrew 500 USDC of reserve/);
+      expect(await f.vault.reserveOf(f.alice.address)).to.equal(0n);
+    });
+
+    it("refuses, with the decoded error and without sending, what would revert", async () => {
+      const f = await loadFixture(deployed);
+      await run("deposit-margin", { amount: "100", account: "1", deployment: f.dir });
+      const nonce = await ethers.provider.getTransactionCount(f.alice.address);
+      await expect(
+        run("withdraw-reserve", { amount: "1", account: "1", deployment: f.dir }),
+      ).to.be.rejectedWith(
+        /withdraw-reserve would revert: CollateralVaultInsufficientReserve\(account=0x[0-9a-fA-F]{40}, requestedTokens=1000000, availableTokens=0\); nothing was sent/,
+      );
+      expect(await ethers.provider.getTransactionCount(f.alice.address)).to.equal(nonce);
+      await expect(
+        run("deposit-margin", { amount: "1.1234567", account: "1", deployment: f.dir }),
+      ).to.be.rejectedWith(/more than 6 decimals/);
+      await expect(
+        run("deposit-margin", { amount: "1", account: "42", deployment: f.dir }),
+      ).to.be.rejectedWith(/--account 42: network "hardhat" has \d+ accounts/);
+    });
+  });
+
+  describe("positions", () => {
+    it("opens long and short positions by market name or id, and closes them in part or whole", async () => {
+      const f = await loadFixture(deployed);
+      await run("deposit-margin", { amount: "100000", account: "1", deployment: f.dir });
+      const opened = await runJson("open-position", {
+        market: "eth",
+        size: "2.5",
+        account: "1",
+        deployment: f.dir,
+      });
+      expect(opened).to.include({
+        market: "ETH",
+        marketId: "1",
+        sizeBefore: "0",
+        size: "2.5",
+        price: "3000",
+      });
+      expect(opened.fee).to.equal("3.75"); // 2.5 · 3,000 · 5 bp
+      expect((await f.engine.position(f.alice.address, ETH_MARKET)).sizeWad).to.equal(parseEther("2.5"));
+
+      await run("open-position", { market: "2", size: "-0.5", account: "1", deployment: f.dir });
+      expect((await f.engine.position(f.alice.address, BTC_MARKET)).sizeWad).to.equal(parseEther("-0.5"));
+
+      const reduced = await runJson("close-position", {
+        market: "ETH",
+        size: "1",
+        account: "1",
+        deployment: f.dir,
+      });
+      expect(reduced).to.include({ sizeBefore: "2.5", sizeDelta: "-1", size: "1.5" });
+      await run("close-position", { market: "BTC", size: "-0.2", account: "1", deployment: f.dir });
+      expect((await f.engine.position(f.alice.address, BTC_MARKET)).sizeWad).to.equal(parseEther("-0.3"));
+      await run("close-position", { market: "BTC", account: "1", deployment: f.dir });
+      expect((await f.engine.position(f.alice.address, BTC_MARKET)).sizeWad).to.equal(0n);
+
+      await expect(
+        run("close-position", { market: "ETH", size: "2", account: "1", deployment: f.dir }),
+      ).to.be.rejectedWith(/more than the ETH position \(1.5\)/);
+      await expect(
+        run("open-position", { market: "DOGE", size: "1", account: "1", deployment: f.dir }),
+      ).to.be.rejectedWith(/--market DOGE: no such market; listed: ETH \(1\), BTC \(2\)/);
+    });
+
+    it("decodes the engine's error when margin does not cover the trade", async () => {
+      const f = await loadFixture(deployed);
+      await run("deposit-margin", { amount: "100", account: "1", deployment: f.dir });
+      await expect(
+        run("open-position", { market: "ETH", size: "10", account: "1", deployment: f.dir }),
+      ).to.be.rejectedWith(
+        /open-position would revert: MarginEngineInsufficientMargin\(equityWad=.*, requiredWad=1200(\.0)?\)/,
+      );
+    });
+  });
+
+  describe("policy", () => {
+    it("sets a policy by strategy name and clears it", async () => {
+      const f = await loadFixture(deployed);
+      const out = await runJson("set-policy", {
+        strategy: "volatility",
+        trigger: "1.4",
+        target: "1.8",
+        sweep: "3",
+        topUp: true,
+        account: "1",
+        deployment: f.dir,
+      });
+      expect(out.policy).to.deep.include({
+        strategy: "volatility",
+        trigger: "1.4",
+        target: "1.8",
+        sweep: "3",
+        topUp: true,
+        deleverage: false,
+        maxReward: "1", // the engine's keeper reward when --max-reward is not given
+      });
+      const p = await f.engine.policyOf(f.alice.address);
+      expect(p.strategy).to.equal(await f.volatilityStrategy.getAddress());
+      expect(p.triggerHealthWad).to.equal(parseEther("1.4"));
+      expect(p.sweepHealthWad).to.equal(parseEther("3"));
+      expect(p.maxKeeperRewardTokens).to.equal(usdc(1));
+
+      await run("clear-policy", { account: "1", deployment: f.dir });
+      expect((await f.engine.policyOf(f.alice.address)).strategy).to.equal(ethers.ZeroAddress);
+      await expect(run("clear-policy", { account: "1", deployment: f.dir })).to.be.rejectedWith(
+        /MarginEngineNoPolicy/,
+      );
+    });
+
+    it("refuses policies the engine would refuse, with its error", async () => {
+      const f = await loadFixture(deployed);
+      const base = { strategy: "threshold", trigger: "1.5", account: "1", deployment: f.dir };
+      await expect(run("set-policy", { ...base, target: "1.52", topUp: true })).to.be.rejectedWith(
+        /set-policy would revert: MarginEngineInvalidPolicy\(policy=\{.*"targetHealthWad":"1.52"/,
+      );
+      await expect(run("set-policy", { ...base, target: "2" })).to.be.rejectedWith(
+        /--top-up, --deleverage or both/,
+      );
+      await expect(
+        run("set-policy", { ...base, target: "2", topUp: true, strategy: f.outsider.address }),
+      ).to.be.rejectedWith(/is not approved by governance/);
+    });
+  });
+
+  describe("account-status", () => {
+    it("reports the lens view as JSON and as a table", async () => {
+      const f = await crashed();
+      const s = await runJson("account-status", { account: f.alice.address, deployment: f.dir });
+      expect(s).to.include({
+        account: f.alice.address,
+        margin: "9985",
+        reserve: "5000",
+        pricesOk: true,
+        action: "Rebalance",
+      });
+      expect(s.equity).to.equal("585");
+      expect(s.maintenance).to.equal("412");
+      expect(Number(s.health)).to.be.closeTo(585 / 412, 1e-9);
+      expect(s.distanceToLiquidation).to.equal("173");
+      expect(Number(s.hitProbability)).to.be.greaterThan(0);
+      expect(s.netDollarDelta).to.equal("20600");
+      expect(s.policy).to.include({ strategy: "threshold", trigger: "1.5", target: "2", maxReward: "5" });
+      expect(s.plan.topUp).to.equal("240"); // G = 2·412 − (585 − 1)
+      expect(s.markets).to.have.length(1);
+      expect(s.markets[0]).to.include({
+        asset: "ETH",
+        size: "10",
+        price: "2060",
+        priceStatus: "Ok",
+        unrealizedPnl: "-9400",
+      });
+      expect(Number(s.markets[0].liquidationPrice)).to.be.closeTo(2060 - 173 / 10 / 0.98, 0.01);
+
+      const { out } = await run("account-status", { account: "1", deployment: f.dir });
+      expect(out).to.match(/health 1\.4199/);
+      expect(out).to.match(/now: Rebalance → health 2: top up 240 USDC/);
+      expect(out).to.match(/ETH \(1\)\s+10\s+3,000\.00\s+2,060\.00\s+Ok/);
+
+      const empty = await runJson("account-status", { account: f.outsider.address, deployment: f.dir });
+      expect(empty).to.include({ health: null, action: "None", policy: null, plan: null });
+    });
+  });
+
+  describe("rebalance and liquidate", () => {
+    it("rebalances an account, then refuses a second rebalance without sending it", async () => {
+      const f = await crashed();
+      const out = await runJson("rebalance", { account: f.alice.address, signer: "5", deployment: f.dir });
+      expect(out).to.include({ sent: true, caller: f.keeper.address, toppedUp: "240", keeperReward: "1" });
+      expect(Number(out.healthAfter)).to.be.within(2, 2.0001);
+      expect(await f.vault.reserveOf(f.alice.address)).to.equal(usdc(5_000 - 240));
+
+      const nonce = await ethers.provider.getTransactionCount(f.keeper.address);
+      const lines: string[] = [];
+      const original = console.log;
+      console.log = (s: string) => void lines.push(s);
+      try {
+        await expect(
+          hre.run("rebalance", { account: f.alice.address, signer: "5", deployment: f.dir, json: true }),
+        ).to.be.rejectedWith(/rebalance would revert: MarginEngineNothingToRebalance/);
+      } finally {
+        console.log = original;
+      }
+      expect(JSON.parse(lines.join("\n"))).to.deep.include({ sent: false });
+      expect(JSON.parse(lines.join("\n")).error.name).to.equal("MarginEngineNothingToRebalance");
+      expect(await ethers.provider.getTransactionCount(f.keeper.address)).to.equal(nonce);
+    });
+
+    it("liquidates an unhealthy account and refuses a healthy one", async () => {
+      const f = await crashed();
+      const out = await runJson("liquidate", { account: "2", deployment: f.dir });
+      expect(out).to.include({ sent: true, liquidated: true, account: f.bob.address });
+      expect(Number(out.closedNotional)).to.be.greaterThan(0);
+      expect((await f.engine.position(f.bob.address, ETH_MARKET)).sizeWad).to.be.lessThan(parseEther("10"));
+
+      const nonce = await ethers.provider.getTransactionCount(f.deployer.address);
+      await expect(run("liquidate", { account: f.carol.address, deployment: f.dir })).to.be.rejectedWith(
+        /liquidate would revert: MarginEngineNotLiquidatable\(account=0x[0-9a-fA-F]{40}, healthWad=[\d.]+\); nothing was sent/,
+      );
+      expect(await ethers.provider.getTransactionCount(f.deployer.address)).to.equal(nonce);
+    });
+  });
+
+  describe("push-round", () => {
+    it("pushes a round to the mock feed and records it in the adapter", async () => {
+      const f = await loadFixture(deployed);
+      const out = await runJson("push-round", { asset: "eth", price: "2950.5", deployment: f.dir });
+      expect(out).to.include({
+        asset: "ETH",
+        price: "2950.5",
+        answer: answer("2950.5").toString(),
+        status: "Ok",
+        recorded: true,
+      });
+      expect(await f.ethFeed.latestAnswer()).to.equal(answer("2950.5"));
+      const [price, , round] = await f.oracle.lastGoodPrice(ETH);
+      expect(price).to.equal(parseEther("2950.5"));
+      expect(round).to.equal(await f.ethFeed.latestRound());
+    });
+
+    it("reports a jump the adapter holds back", async () => {
+      const f = await loadFixture(deployed);
+      const { result, out } = await run("push-round", { asset: "ETH", price: "1500", deployment: f.dir });
+      expect(result).to.include({ status: "Deviation", recorded: false });
+      expect(out).to.match(/deviation bound/);
+    });
+
+    it("refuses any chain but 31337", async () => {
+      const f = await loadFixture(deployed);
+      expect(() => assertLocalChain(11155111n, "sepolia")).to.throw(
+        /only runs on a local chain.*chainId 11155111/,
+      );
+      expect(() => assertLocalChain(31337n, "hardhat")).not.to.throw();
+      const provider = hre.ethers.provider;
+      const getNetwork = provider.getNetwork;
+      provider.getNetwork = async () => new Network("sepolia", 11155111n);
+      try {
+        await expect(run("push-round", { asset: "ETH", price: "1", deployment: f.dir })).to.be.rejectedWith(
+          /push-round only runs on a local chain/,
+        );
+      } finally {
+        provider.getNetwork = getNetwork;
+      }
+      expect(await f.ethFeed.latestRound()).to.equal(1n);
+    });
+  });
+
+  describe("pause", () => {
+    it("pauses and unpauses a market, an action and everything", async () => {
+      const f = await loadFixture(deployed);
+      const out = await runJson("pause", { market: "ETH", deployment: f.dir });
+      expect(out).to.include({ scope: "market", market: "ETH", marketId: "1", by: f.deployer.address });
+      expect(await f.guardian.marketPaused(ETH_MARKET)).to.equal(true);
+      await run("unpause", { market: "1", deployment: f.dir });
+      expect(await f.guardian.marketPaused(ETH_MARKET)).to.equal(false);
+
+      await run("pause", { action: "rebalance", signer: "6", deployment: f.dir }); // the guardian account
+      expect(await f.guardian.actionPaused(4)).to.equal(true);
+      await expect(
+        run("unpause", { action: "rebalance", signer: "6", deployment: f.dir }),
+      ).to.be.rejectedWith(/unpause action Rebalance would revert: AccessControlUnauthorizedAccount/);
+      await run("unpause", { action: "Rebalance", deployment: f.dir });
+      expect(await f.guardian.actionPaused(4)).to.equal(false);
+
+      const { out: text } = await run("pause", { deployment: f.dir });
+      expect(text).to.match(/paused everything/);
+      expect(await f.guardian.globalPaused()).to.equal(true);
+      await expect(run("pause", { deployment: f.dir })).to.be.rejectedWith(/PauseGuardianNoChange/);
+      await run("unpause", { deployment: f.dir });
+      expect(await f.guardian.globalPaused()).to.equal(false);
+    });
+
+    it("refuses unclear scopes", async () => {
+      const f = await loadFixture(deployed);
+      await expect(run("pause", { market: "ETH", action: "open", deployment: f.dir })).to.be.rejectedWith(
+        /not both/,
+      );
+      await expect(run("pause", { action: "trade", deployment: f.dir })).to.be.rejectedWith(
+        /--action "trade": use open, close, deposit, withdraw, rebalance, liquidate/,
+      );
+    });
+  });
+});
