@@ -39,7 +39,11 @@ async function waitForNode(url: string, ms: number) {
 }
 
 const hardhat = (args: string[], env: Record<string, string>) =>
-  run("npx", ["hardhat", ...args], { cwd: root, env: { ...process.env, ...env }, maxBuffer: 16 * 1024 * 1024 });
+  run(join(root, "node_modules", ".bin", "hardhat"), args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    maxBuffer: 16 * 1024 * 1024,
+  });
 
 describe("Local node, keeper and fork", function () {
   this.timeout(300_000);
@@ -51,12 +55,21 @@ describe("Local node, keeper and fork", function () {
   before(async () => {
     const port = await freePort();
     url = `http://127.0.0.1:${port}`;
-    node = spawn("npx", ["hardhat", "node", "--port", String(port)], { cwd: root, stdio: "ignore" });
+    // Its own process group, so that stopping it stops every process it started.
+    node = spawn(join(root, "node_modules", ".bin", "hardhat"), ["node", "--port", String(port)], {
+      cwd: root,
+      stdio: "ignore",
+      detached: true,
+    });
     await waitForNode(url, 60_000);
   });
 
   after(async () => {
-    node?.kill("SIGTERM");
+    if (node?.pid !== undefined && node.exitCode === null) {
+      const exited = new Promise((resolve) => node!.once("exit", resolve));
+      process.kill(-node.pid, "SIGTERM");
+      await exited;
+    }
     rmSync(deploymentDir, { recursive: true, force: true });
     await reset();
   });
@@ -82,7 +95,9 @@ describe("Local node, keeper and fork", function () {
 
     // Two traders on the node: one with a policy (rebalanced), one without (liquidated).
     const provider = await waitForNode(url, 5_000);
-    const signers = await Promise.all([0, 1, 2, 3].map(async (i) => new NonceManager(await provider.getSigner(i))));
+    const signers = await Promise.all(
+      [0, 1, 2, 3].map(async (i) => new NonceManager(await provider.getSigner(i))),
+    );
     const [, alice, bob, lp] = signers;
     const token = await ethers.getContractAt("MockUSDC", at("MockUSDC"));
     const vault = await ethers.getContractAt("CollateralVault", at("CollateralVault"));
@@ -113,8 +128,8 @@ describe("Local node, keeper and fork", function () {
         strategy: at("ThresholdStrategy"),
       })
     ).wait();
-    // ETH falls from 3,000 to 2,580 in rounds: alice under her trigger, bob under health 1.
-    for (const price of [2_900, 2_800, 2_700, 2_620, 2_580]) {
+    // ETH falls from 3,000 to 2,540 in rounds: both under health 1; alice's reserve rescues her.
+    for (const price of [2_900, 2_800, 2_700, 2_620, 2_540]) {
       await (await feed.connect(signers[0]).updateAnswer(BigInt(price) * 10n ** 8n)).wait();
     }
     const aliceAddress = await alice.getAddress();
@@ -144,8 +159,8 @@ describe("Local node, keeper and fork", function () {
     expect(BigInt(await network.provider.send("eth_blockNumber", []))).to.be.gt(nodeBlock);
     const [deployer] = await ethers.getSigners();
     const forkFeed = await ethers.getContractAt("MockV3Aggregator", at("EthUsdFeed"), deployer);
-    await forkFeed.updateAnswer(2_480n * 10n ** 8n);
-    await forkFeed.updateAnswer(2_440n * 10n ** 8n);
+    await forkFeed.updateAnswer(2_525n * 10n ** 8n);
+    await forkFeed.updateAnswer(2_510n * 10n ** 8n); // alice just under her trigger (1.5)
     const [action] = await forkEngine.keeperAction(aliceAddress);
     expect(action).to.equal(1n);
     await expect(forkEngine.connect(deployer).rebalance(aliceAddress)).to.emit(forkEngine, "Rebalanced");
@@ -165,7 +180,11 @@ describe("Mainnet fork: the real ETH/USD feed through the adapter", function () 
     await reset(url);
     await network.provider.send("evm_mine", []);
     const [admin] = await ethers.getSigners();
-    const guardian = await ethers.deployContract("PauseGuardian", [admin.address, admin.address, admin.address]);
+    const guardian = await ethers.deployContract("PauseGuardian", [
+      admin.address,
+      admin.address,
+      admin.address,
+    ]);
     const oracle = await ethers.deployContract("ChainlinkOracleAdapter", [await guardian.getAddress()]);
     const ETH = ethers.encodeBytes32String("ETH");
     await oracle.setFeed(
