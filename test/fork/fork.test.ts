@@ -166,6 +166,78 @@ describe("Local node, keeper and fork", function () {
     await expect(forkEngine.connect(deployer).rebalance(aliceAddress)).to.emit(forkEngine, "Rebalanced");
     expect(existsSync(deploymentDir)).to.equal(true);
   });
+
+  it("keeps a running keeper rebalancing as prices move, and stops it cleanly on SIGTERM", async () => {
+    const addresses = JSON.parse(readFileSync(join(deploymentDir, "deployed_addresses.json"), "utf8"));
+    const at = (name: string) => addresses[`BallastLocal#${name}`] ?? addresses[`Mocks#${name}`];
+    const provider = await waitForNode(url, 5_000);
+    const carol = new NonceManager(await provider.getSigner(5));
+    const owner = new NonceManager(await provider.getSigner(6)); // not the keeper's signer (0)
+    const token = await ethers.getContractAt("MockUSDC", at("MockUSDC"));
+    const vault = await ethers.getContractAt("CollateralVault", at("CollateralVault"));
+    const engine = await ethers.getContractAt("MarginEngine", at("MarginEngine"));
+    const feed = await ethers.getContractAt("MockV3Aggregator", at("EthUsdFeed"));
+    const usdc = (x: number) => parseUnits(String(x), 6);
+    const carolAddress = await carol.getAddress();
+    await (await token.connect(carol).mint(carolAddress, usdc(100_000))).wait();
+    await (await token.connect(carol).approve(await vault.getAddress(), ethers.MaxUint256)).wait();
+    await (await vault.connect(carol).depositMargin(carolAddress, usdc(1_000))).wait();
+    await (await vault.connect(carol).depositReserve(carolAddress, usdc(20_000))).wait();
+    await (await engine.connect(carol).modifyPosition(1n, parseEther("-9"))).wait();
+    await (
+      await engine.connect(carol).setPolicy({
+        triggerHealthWad: parseEther("3"),
+        targetHealthWad: parseEther("4"),
+        sweepHealthWad: 0n,
+        allowTopUp: true,
+        allowDeleverage: false,
+        maxKeeperRewardTokens: usdc(5),
+        strategy: at("ThresholdStrategy"),
+      })
+    ).wait();
+
+    const keeper = spawn(
+      join(root, "node_modules", ".bin", "hardhat"),
+      ["keeper", "--network", "localhost", "--deployment", deploymentDir, "--poll-interval", "1"],
+      { cwd: root, env: { ...process.env, LOCAL_RPC_URL: url }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let out = "";
+    let err = "";
+    keeper.stdout!.on("data", (chunk) => (out += chunk));
+    keeper.stderr!.on("data", (chunk) => (err += chunk));
+    const exited = new Promise<number | null>((resolve) => keeper.once("exit", (code) => resolve(code)));
+    const started = Date.now() + 60_000;
+    while (!err.includes("keeper on")) {
+      if (Date.now() > started) throw new Error(`keeper did not start: ${err}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    try {
+      // Health starts near 2.2, under the trigger; the short loses as ETH rises in rounds, and each time
+      // its health falls under 3 the keeper tops it up.
+      let price = 2_540;
+      for (let step = 0; step < 6; step++) {
+        if (step > 0) {
+          price = Math.round(price * 1.025);
+          await (await feed.connect(owner).updateAnswer(BigInt(price) * 10n ** 8n)).wait();
+          expect(await engine.connect(provider).health(carolAddress)).to.be.lt(parseEther("3"));
+        }
+        const deadline = Date.now() + 30_000;
+        while ((await engine.connect(provider).health(carolAddress)) < parseEther("3")) {
+          if (Date.now() > deadline) throw new Error(`not rebalanced at ${price}: ${out}`);
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+    } finally {
+      keeper.kill("SIGTERM");
+    }
+    expect(await exited, err).to.equal(0);
+    const lines = out
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.event === "perform").length).to.be.greaterThan(0);
+    expect(await vault.connect(provider).reserveOf(carolAddress)).to.be.lt(usdc(20_000));
+  });
 });
 
 describe("Mainnet fork: the real ETH/USD feed through the adapter", function () {
