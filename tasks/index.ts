@@ -8,3 +8,4 @@ import "./actions";
 import "./feeds";
 import "./pause";
 import "./keeper";
+import "./backtest";

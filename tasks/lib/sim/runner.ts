@@ -84,6 +84,9 @@ export interface SimResult {
 
 export interface SimOptions {
   book: BookSpec;
+  /** Copies of the book per policy (margins varied by ±20% with `seed` beyond the first copy). */
+  replicas?: number;
+  seed?: number;
   /** Largest jump one round may make without being held back (the adapter's deviation bound). */
   maxDeviation?: number;
   /** Sample health every `sampleEvery` rounds (and at the last one). */
@@ -158,34 +161,40 @@ export async function runSimulation(
   await vault.connect(keeper).depositMargin(keeper.address, 10n ** 6n);
 
   const accounts: SimAccount[] = [];
+  const replicas = options.replicas ?? 1;
+  const { seededRandom } = await import("./prices");
+  const random = seededRandom(options.seed ?? 1);
   const price0 = ethers.parseEther(rounds[0].price.toFixed(8));
   for (const policy of book.policies) {
-    for (const side of book.sides) {
-      for (const leverage of book.leverages) {
-        const wallet: HDNodeWallet = ethers.Wallet.createRandom().connect(ethers.provider);
-        await hre.network.provider.send("hardhat_setBalance", [wallet.address, "0x56BC75E2D63100000"]);
-        const margin = BigInt(book.marginUsd) * 10n ** 6n;
-        const reserve = BigInt(Math.round(book.marginUsd * book.reserveShare)) * 10n ** 6n;
-        await token.mint(wallet.address, margin + reserve);
-        await token.connect(wallet).approve(await vault.getAddress(), ethers.MaxUint256);
-        await vault.connect(wallet).depositMargin(wallet.address, margin);
-        if (reserve > 0n) await vault.connect(wallet).depositReserve(wallet.address, reserve);
-        const notionalWad = ethers.parseEther(String(book.marginUsd * leverage));
-        const size = (notionalWad * WAD) / price0;
-        const sizeWad = side === 1 ? size : -size;
-        await engine.connect(wallet).modifyPosition(1n, sizeWad);
-        if (policy !== "none") {
-          await engine.connect(wallet).setPolicy({
-            triggerHealthWad: ethers.parseEther(String(book.triggerHealth)),
-            targetHealthWad: ethers.parseEther(String(book.targetHealth)),
-            sweepHealthWad: 0n,
-            allowTopUp: true,
-            allowDeleverage: true,
-            maxKeeperRewardTokens: 5n * 10n ** 6n,
-            strategy: strategies[policy],
-          });
+    for (let copy = 0; copy < replicas; copy++) {
+      for (const side of book.sides) {
+        for (const leverage of book.leverages) {
+          const marginUsd = copy === 0 ? book.marginUsd : Math.round(book.marginUsd * (0.8 + 0.4 * random()));
+          const wallet: HDNodeWallet = ethers.Wallet.createRandom().connect(ethers.provider);
+          await hre.network.provider.send("hardhat_setBalance", [wallet.address, "0x56BC75E2D63100000"]);
+          const margin = BigInt(marginUsd) * 10n ** 6n;
+          const reserve = BigInt(Math.round(marginUsd * book.reserveShare)) * 10n ** 6n;
+          await token.mint(wallet.address, margin + reserve);
+          await token.connect(wallet).approve(await vault.getAddress(), ethers.MaxUint256);
+          await vault.connect(wallet).depositMargin(wallet.address, margin);
+          if (reserve > 0n) await vault.connect(wallet).depositReserve(wallet.address, reserve);
+          const notionalWad = ethers.parseEther(String(marginUsd * leverage));
+          const size = (notionalWad * WAD) / price0;
+          const sizeWad = side === 1 ? size : -size;
+          await engine.connect(wallet).modifyPosition(1n, sizeWad);
+          if (policy !== "none") {
+            await engine.connect(wallet).setPolicy({
+              triggerHealthWad: ethers.parseEther(String(book.triggerHealth)),
+              targetHealthWad: ethers.parseEther(String(book.targetHealth)),
+              sweepHealthWad: 0n,
+              allowTopUp: true,
+              allowDeleverage: true,
+              maxKeeperRewardTokens: 5n * 10n ** 6n,
+              strategy: strategies[policy],
+            });
+          }
+          accounts.push({ address: wallet.address, policy, leverage, side, initialSizeWad: sizeWad });
         }
-        accounts.push({ address: wallet.address, policy, leverage, side, initialSizeWad: sizeWad });
       }
     }
   }

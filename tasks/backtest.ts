@@ -1,0 +1,106 @@
+import { task, types } from "hardhat/config";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { MAINNET_ETH_USD, emulateRounds, pathStats, readPriceCsv } from "./lib/sim/prices";
+import { DEFAULT_BOOK, POLICY_NAMES, PolicyName, runSimulation } from "./lib/sim/runner";
+import { metricsTable, renderReport } from "./lib/sim/report";
+import { progressBar } from "./lib/sim/progress";
+
+interface BacktestArgs {
+  prices: string;
+  policies: string;
+  accounts?: number;
+  seed: number;
+  json: string;
+  html?: string;
+  deviation: number;
+  heartbeat: number;
+  raw: boolean;
+  maxDeviation?: number;
+}
+
+task("backtest", "Replays a price history as Chainlink rounds against a book of accounts under each policy")
+  .addParam("prices", "CSV of `timestamp,price` rows (unix seconds, USD; a header line allowed)")
+  .addOptionalParam("policies", "Policies to compare, comma-separated", POLICY_NAMES.join(","))
+  .addOptionalParam(
+    "accounts",
+    "Accounts per policy (default: the book, 2/3/5/10/20x long and short)",
+    undefined,
+    types.int,
+  )
+  .addOptionalParam("seed", "Seed for the margins of accounts beyond the default book", 1, types.int)
+  .addParam("json", "Where to write the results (JSON)")
+  .addOptionalParam("html", "Where to write an HTML report")
+  .addOptionalParam(
+    "deviation",
+    "Feed deviation threshold (fraction)",
+    MAINNET_ETH_USD.deviation,
+    types.float,
+  )
+  .addOptionalParam("heartbeat", "Feed heartbeat (seconds)", MAINNET_ETH_USD.heartbeat, types.int)
+  .addFlag("raw", "Publish exactly one round per row")
+  .addOptionalParam(
+    "maxDeviation",
+    "The adapter's deviation bound per round (default 0.2; 1 with --raw)",
+    undefined,
+    types.float,
+  )
+  .setAction(async (args: BacktestArgs, hre) => {
+    if (hre.network.name !== "hardhat") throw new Error("the backtest runs on the in-process network only");
+    const policies = args.policies.split(",").map((p) => p.trim()) as PolicyName[];
+    for (const p of policies) {
+      if (!POLICY_NAMES.includes(p))
+        throw new Error(`unknown policy "${p}" (expected ${POLICY_NAMES.join(", ")})`);
+    }
+    const points = readPriceCsv(args.prices);
+    const rounds = emulateRounds(points, {
+      deviation: args.deviation,
+      heartbeat: args.heartbeat,
+      raw: args.raw,
+    });
+    const book = { ...DEFAULT_BOOK, policies };
+    const perPolicy = book.leverages.length * book.sides.length;
+    const replicas = args.accounts ? Math.max(1, Math.ceil(args.accounts / perPolicy)) : 1;
+    console.error(
+      `backtest ${args.prices}: ${points.length} rows → ${rounds.length} rounds; ` +
+        `${policies.length} policies × ${perPolicy * replicas} accounts`,
+    );
+    const result = await runSimulation(hre, rounds, {
+      book,
+      replicas,
+      seed: args.seed,
+      maxDeviation: args.maxDeviation ?? (args.raw ? 1 : 0.2),
+      sampleEvery: Math.max(1, Math.floor(rounds.length / 1_000)),
+      onProgress: progressBar("rounds"),
+    });
+    const stats = pathStats(rounds);
+    const output = {
+      prices: args.prices,
+      rows: points.length,
+      rounds: rounds.length,
+      priceMin: stats.min,
+      priceMax: stats.max,
+      maxDrawdown: Math.round(stats.maxDrawdown * 1e6) / 1e6,
+      feed: { deviation: args.deviation, heartbeat: args.heartbeat, raw: args.raw },
+      wallSeconds: Math.round(result.wallSeconds * 10) / 10,
+      policies: result.metrics,
+    };
+    mkdirSync(dirname(args.json), { recursive: true });
+    writeFileSync(args.json, JSON.stringify(output, null, 2) + "\n");
+    if (args.html) {
+      mkdirSync(dirname(args.html), { recursive: true });
+      writeFileSync(
+        args.html,
+        renderReport(
+          result,
+          `Ballast backtest: ${args.prices}`,
+          `${points.length} rows replayed as Chainlink rounds.`,
+        ),
+      );
+    }
+    console.table(metricsTable(result.metrics));
+    console.error(
+      `wrote ${args.json}${args.html ? ` and ${args.html}` : ""} (${result.wallSeconds.toFixed(1)} s)`,
+    );
+    return output;
+  });

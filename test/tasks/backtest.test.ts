@@ -1,0 +1,56 @@
+import { expect } from "chai";
+import hre from "hardhat";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** A short backtest (a few dozen rounds) keeps the command working; full runs are benchmarks. */
+describe("backtest task", function () {
+  this.timeout(300_000);
+
+  it("replays the first hours of Black Thursday and writes the documented JSON", async () => {
+    const source = readFileSync(
+      join(__dirname, "../../../shared/data/eth-usd-2020-03-black-thursday.csv"),
+      "utf8",
+    );
+    const dir = mkdtempSync(join(tmpdir(), "ballast-backtest-"));
+    const csv = join(dir, "short.csv");
+    writeFileSync(csv, source.split("\n").slice(0, 161).join("\n") + "\n"); // header + 160 points (40 h)
+    const json = join(dir, "out.json");
+    const html = join(dir, "out.html");
+    await hre.run("backtest", { prices: csv, json, html, policies: "none,threshold,volatility", seed: 1 });
+    const out = JSON.parse(readFileSync(json, "utf8"));
+    expect(out.rounds).to.be.greaterThan(10);
+    expect(out.rounds).to.be.lessThan(200);
+    for (const key of ["priceMin", "priceMax", "maxDrawdown"]) expect(out[key]).to.be.a("number");
+    expect(Object.keys(out.policies)).to.deep.equal(["none", "threshold", "volatility"]);
+    for (const p of Object.values(out.policies) as Record<string, number>[]) {
+      for (const key of [
+        "accounts",
+        "liquidations",
+        "liquidationsAtOrBelow10x",
+        "badDebt",
+        "rebalances",
+        "topUpVolume",
+        "deleveragedNotional",
+        "feesPaid",
+        "keeperRewards",
+        "gasUsed",
+        "minHealth",
+        "secondsBelowTrigger",
+        "exposureRetained",
+      ]) {
+        expect(p[key], key).to.be.a("number");
+      }
+      expect(p.accounts).to.equal(10);
+      expect(p.exposureRetained).to.be.within(0, 1);
+    }
+    expect(readFileSync(html, "utf8")).to.contain("<svg");
+  });
+
+  it("refuses unknown policies", async () => {
+    await expect(
+      hre.run("backtest", { prices: "x.csv", json: "x.json", policies: "none,magic" }),
+    ).to.be.rejectedWith(/unknown policy "magic"/);
+  });
+});
