@@ -210,11 +210,24 @@ export async function runSimulation(
   const byAddress = new Map(accounts.map((a) => [a.address.toLowerCase(), a]));
   const engineInterface: Interface = engine.interface;
 
+  const { BallastKeeper } = await import("../keeper");
+  const keeperLog: string[] = [];
+  const keeperService = new BallastKeeper(
+    {
+      engine,
+      keeper: keeperContract,
+      oracle,
+      provider: ethers.provider,
+      signer: keeper,
+      write: (line) => keeperLog.push(line),
+    },
+    { pageSize: 100, gasBudget: 15_000_000n },
+  );
+  const engineAddress = await engine.getAddress();
+
   const latest = await ethers.provider.getBlock("latest");
   const chainStart = latest!.timestamp + 60;
   const t0 = rounds[0].timestamp;
-  const coder = ethers.AbiCoder.defaultAbiCoder();
-  const pageSize = 50;
   let previousTime = rounds[0].timestamp;
   let lastHealth: Record<string, number> = {};
   let lastExposure: Record<string, number> = {};
@@ -252,20 +265,22 @@ export async function runSimulation(
       }
     }
     if (sample) sampledRounds.push(i);
-    // Keeper: scan every page against the same state, then perform.
-    const count = Number(await engine.activeAccountCount());
-    const batches: string[] = [];
-    for (let start = 0; start < count; start += pageSize) {
-      const [needed, data] = await keeperContract.checkUpkeep(
-        coder.encode(["uint256", "uint256"], [start, pageSize]),
+    // The keeper service's own cycle (the class `npx hardhat keeper` runs): it records new rounds, scans
+    // every page against one block, and performs in batches sized to its gas budget.
+    const fromBlock = (await ethers.provider.getBlockNumber()) + 1;
+    const report = await keeperService.runCycle("round");
+    if (report.status === "error") throw new Error(`keeper cycle failed at round ${i}: ${keeperLog.at(-1)}`);
+    if (report.sent.length > 0) {
+      const hashes = new Set(
+        (await ethers.provider.getLogs({ address: engineAddress, fromBlock, toBlock: "latest" })).map(
+          (l) => l.transactionHash,
+        ),
       );
-      if (needed) batches.push(data);
+      for (const hash of hashes) {
+        const receipt = await ethers.provider.getTransactionReceipt(hash);
+        collectEvents(receipt!, engineInterface, i, round.timestamp, events, byAddress, gasByAccount);
+      }
     }
-    for (const data of batches) {
-      const receipt = await (await keeperContract.connect(keeper).performUpkeep(data)).wait();
-      collectEvents(receipt!, engineInterface, i, round.timestamp, events, byAddress, gasByAccount);
-    }
-
     lastHealth = current;
     lastExposure = currentExposure;
     options.onProgress?.(i + 1, rounds.length);
