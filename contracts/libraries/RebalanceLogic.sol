@@ -276,7 +276,7 @@ library RebalanceLogic {
     }
 
     function _useDeleverageRoom(EngineLib.Layout storage s, uint256 marketId, uint256 notionalWad) private {
-        if (s.cappedMarkets & (1 << marketId) == 0) return;
+        if (!EngineLib.isCapped(s, marketId)) return;
         IMarginEngine.DeleverageCap storage cap = s.deleverageCaps[marketId];
         if (block.timestamp >= uint256(cap.windowStart) + cap.windowSeconds) {
             cap.windowStart = uint64(block.timestamp);
@@ -310,21 +310,29 @@ library RebalanceLogic {
         snap.maintenanceWad = MarginMath.maintenanceWad(snap.positions);
         snap.initialWad = MarginMath.initialWad(snap.positions);
         snap.healthWad = MarginMath.health(snap.equityWad, snap.maintenanceWad);
-        uint256 reward = s.keeperRewardTokens;
+        uint256 reward = strategyFlags >> EngineLib.FLAGS_REWARD_SHIFT;
         snap.keeperRewardTokens = reward < policy.maxKeeperRewardTokens ? reward : policy.maxKeeperRewardTokens;
         snap.volatilityWad = new uint256[](n);
         bool readVolatility = strategyFlags & EngineLib.STRATEGY_USES_VOLATILITY != 0;
         snap.deleverageRoomWad = new uint256[](n);
         for (uint256 i; i < n; ++i) {
             uint256 marketId = snap.positions[i].marketId;
-            if (readVolatility) (snap.volatilityWad[i], ) = w.oracle.volatility(s.markets[marketId].asset);
+            if (readVolatility) snap.volatilityWad[i] = _volatility(s, w, marketId);
             snap.deleverageRoomWad[i] = deleverageRoom(s, marketId);
         }
     }
 
+    function _volatility(
+        EngineLib.Layout storage s,
+        EngineLib.Wiring memory w,
+        uint256 marketId
+    ) private view returns (uint256 volatilityWad) {
+        (volatilityWad, ) = w.oracle.volatility(EngineLib.marketAsset(s, marketId, s.marketWords[marketId]));
+    }
+
     /// @notice Notional (WAD) rebalances may still close in `marketId` in the current window.
     function deleverageRoom(EngineLib.Layout storage s, uint256 marketId) internal view returns (uint256) {
-        if (s.cappedMarkets & (1 << marketId) == 0) return type(uint256).max;
+        if (!EngineLib.isCapped(s, marketId)) return type(uint256).max;
         IMarginEngine.DeleverageCap memory cap = s.deleverageCaps[marketId];
         if (cap.maxNotionalWad == 0) return type(uint256).max;
         if (block.timestamp >= uint256(cap.windowStart) + cap.windowSeconds) return cap.maxNotionalWad;
