@@ -8,6 +8,7 @@ import {AccountSnapshot, CloseStep, Plan, Policy} from "../interfaces/RebalanceT
 import {ConstantsLib} from "./ConstantsLib.sol";
 import {EngineLib} from "./EngineLib.sol";
 import {MarginMath} from "./MarginMath.sol";
+import {SnapshotCodec} from "./SnapshotCodec.sol";
 import {WadMath} from "./WadMath.sol";
 
 /// @title RebalanceLogic
@@ -58,12 +59,18 @@ library RebalanceLogic {
     }
 
     /// @notice Rebalances `account` for `keeper` (see `IMarginEngine.rebalance`).
+    /// @dev `wiring` comes from the engine (this function runs only by delegatecall: the library's call
+    ///      protection rejects direct calls), so it is copied to memory without the decoder's checks.
     function rebalance(
         EngineLib.Layout storage s,
-        EngineLib.Wiring memory w,
+        EngineLib.Wiring calldata wiring,
         address account,
         address keeper
     ) external returns (uint256) {
+        EngineLib.Wiring memory w;
+        assembly ("memory-safe") {
+            calldatacopy(w, wiring, 0xa0)
+        }
         (Policy memory policy, uint256 flags) = EngineLib.loadPolicy(s, account);
         if (policy.strategy == address(0)) revert IMarginEngine.MarginEngineNoPolicy(account);
         if (flags & EngineLib.STRATEGY_APPROVED == 0)
@@ -73,7 +80,7 @@ library RebalanceLogic {
         EngineLib.requireNotPausedIn(w, bitmap, IPauseGuardian.Action.Rebalance);
         (AccountSnapshot memory snap, ) = _snapshot(s, w, account, bitmap, policy, flags, true);
 
-        Plan memory plan = IRebalanceStrategy(policy.strategy).plan(snap);
+        Plan memory plan = _plan(policy.strategy, snap);
         if (_isEmpty(plan)) revert IMarginEngine.MarginEngineNothingToRebalance(account, snap.healthWad);
         (bool ok, IMarginEngine.PlanError err, Result memory r) = check(snap, plan);
         if (!ok) revert IMarginEngine.MarginEngineInvalidPlan(err);
@@ -90,6 +97,24 @@ library RebalanceLogic {
             r.rewardTokens
         );
         return r.healthAfterWad;
+    }
+
+    /// @dev `IRebalanceStrategy(strategy).plan(snap)`, with the snapshot encoded by `SnapshotCodec`.
+    function _plan(address strategy, AccountSnapshot memory snap) private view returns (Plan memory) {
+        bytes memory data = SnapshotCodec.encodePlanCall(snap);
+        bytes memory ret;
+        assembly ("memory-safe") {
+            let ok := staticcall(gas(), strategy, add(data, 0x20), mload(data), 0, 0)
+            ret := mload(0x40)
+            let size := returndatasize()
+            mstore(ret, size)
+            returndatacopy(add(ret, 0x20), 0, size)
+            if iszero(ok) {
+                revert(add(ret, 0x20), size)
+            }
+            mstore(0x40, and(add(add(ret, 0x3f), size), not(0x1f)))
+        }
+        return abi.decode(ret, (Plan));
     }
 
     /// @notice The snapshot a strategy would receive for `account` now (prices whatever their status).
