@@ -114,7 +114,7 @@ library RebalanceLogic {
             }
             mstore(0x40, and(add(add(ret, 0x3f), size), not(0x1f)))
         }
-        return abi.decode(ret, (Plan));
+        return SnapshotCodec.decodePlan(ret);
     }
 
     /// @notice The snapshot a strategy would receive for `account` now (prices whatever their status).
@@ -186,8 +186,7 @@ library RebalanceLogic {
             (bool stepOk, IMarginEngine.PlanError stepErr) = _simulateClose(snap, sim, plan.closes[i]);
             if (!stepOk) return (false, stepErr, r);
         }
-        for (uint256 i; i < sim.closedNotional.length; ++i) r.deleveragedNotionalWad += sim.closedNotional[i];
-
+        if (plan.closes.length != 0) r.deleveragedNotionalWad = _sum(sim.closedNotional);
         r.traderDeltaTokens = EngineLib.toTraderDeltaTokens(sim.netWad, snap.scale);
         int256 marginBeforeReward = int256(snap.marginTokens + plan.topUpTokens) + r.traderDeltaTokens;
         if (marginBeforeReward < 0) return (false, IMarginEngine.PlanError.NoImprovement, r);
@@ -331,9 +330,10 @@ library RebalanceLogic {
         snap.account = account;
         snap.scale = w.scale;
         snap.policy = policy;
-        snap.equityWad = MarginMath.equityWad(snap.marginTokens * w.scale, snap.positions);
-        snap.maintenanceWad = MarginMath.maintenanceWad(snap.positions);
-        snap.initialWad = MarginMath.initialWad(snap.positions);
+        (snap.equityWad, snap.maintenanceWad, snap.initialWad) = MarginMath.requirements(
+            snap.marginTokens * w.scale,
+            snap.positions
+        );
         snap.healthWad = MarginMath.health(snap.equityWad, snap.maintenanceWad);
         uint256 reward = strategyFlags >> EngineLib.FLAGS_REWARD_SHIFT;
         snap.keeperRewardTokens = reward < policy.maxKeeperRewardTokens ? reward : policy.maxKeeperRewardTokens;
@@ -487,6 +487,10 @@ library RebalanceLogic {
     /// @dev Notional of one size unit (1 wei of base), rounded up.
     function _unitNotional(MarginMath.PositionData memory p) private pure returns (uint256) {
         return p.priceWad / ConstantsLib.WAD + 1;
+    }
+
+    function _sum(uint256[] memory values) private pure returns (uint256 total) {
+        for (uint256 i; i < values.length; ++i) total += values[i];
     }
 
     function _closedOut(int256[] memory sizes) private pure returns (bool) {

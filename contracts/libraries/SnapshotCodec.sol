@@ -2,12 +2,12 @@
 pragma solidity 0.8.28;
 
 import {IRebalanceStrategy} from "../interfaces/IRebalanceStrategy.sol";
-import {AccountSnapshot} from "../interfaces/RebalanceTypes.sol";
+import {AccountSnapshot, Plan} from "../interfaces/RebalanceTypes.sol";
 
 /// @title SnapshotCodec
 /// @notice The strategy call's snapshot encoding with block copies instead of the field-by-field ABI
-///         coder: the engine encodes `plan(snapshot)` (`encodePlanCall`), strategies copy the snapshot to
-///         memory (`decode`).
+///         coder: the engine encodes `plan(snapshot)` (`encodePlanCall`) and decodes the returned plan
+///         (`decodePlan`), strategies copy the snapshot to memory (`decode`).
 /// @dev Same result and same checks as `AccountSnapshot memory s = snapshot`: every value range (address,
 ///      `uint64`, `bool`, `uint96` fields) and every array's bounds within calldata; a violation reverts
 ///      without data, as the ABI decoder does. Layouts: the ABI head is the 9 leading words, the policy's
@@ -61,17 +61,25 @@ library SnapshotCodec {
             } {
                 mstore(add(ptrs, mul(i, 0x20)), add(data, mul(i, 0x100)))
             }
-            free := add(data, mul(n, 0x100))
+            mstore(0x40, add(data, mul(n, 0x100)))
+        }
+        _copyWordArrays(snapshot, s);
+    }
 
-            // volatilityWad and deleverageRoomWad: length and words, copied as they are.
+    /// @dev Copies `volatilityWad` and `deleverageRoomWad` (length and words, as they are) to free memory.
+    function _copyWordArrays(AccountSnapshot calldata snapshot, AccountSnapshot memory s) private pure {
+        assembly ("memory-safe") {
+            let p := snapshot
+            let end := calldatasize()
+            let free := mload(0x40)
             for {
                 let k := 0
             } lt(k, 2) {
                 k := add(k, 1)
             } {
-                off := calldataload(add(p, add(0x220, mul(k, 0x20))))
-                bad := gt(off, 0xffffffffffffffff)
-                a := add(p, off)
+                let off := calldataload(add(p, add(0x220, mul(k, 0x20))))
+                let bad := gt(off, 0xffffffffffffffff)
+                let a := add(p, off)
                 bad := or(bad, gt(add(a, 0x20), end))
                 let m := calldataload(a)
                 bad := or(bad, gt(m, 0xffffffffffffffff))
@@ -128,6 +136,55 @@ library SnapshotCodec {
             let length := add(0x24, tail)
             mstore(data, length)
             mstore(0x40, and(add(add(o, length), 0x1f), not(0x1f)))
+        }
+    }
+
+    /// @notice `abi.decode(ret, (Plan))`, with the same checks (every offset and length within `ret`;
+    ///         a violation reverts without data).
+    function decodePlan(bytes memory ret) internal pure returns (Plan memory plan) {
+        assembly ("memory-safe") {
+            let len := mload(ret)
+            let base := add(ret, 0x20)
+            let end := add(base, len)
+            let bad := lt(len, 0x20)
+            let o := mload(base)
+            bad := or(bad, gt(o, 0xffffffffffffffff))
+            let t := add(base, o)
+            bad := or(bad, gt(add(t, 0x80), end))
+            if bad {
+                revert(0, 0)
+            }
+            let co := mload(add(t, 0x40))
+            bad := gt(co, 0xffffffffffffffff)
+            let a := add(t, co)
+            bad := or(bad, gt(add(a, 0x20), end))
+            if bad {
+                revert(0, 0)
+            }
+            let n := mload(a)
+            bad := gt(n, 0xffffffffffffffff)
+            bad := or(bad, gt(add(add(a, 0x20), mul(n, 0x40)), end))
+            if bad {
+                revert(0, 0)
+            }
+            // `plan` is already allocated (zero); the closes go to free memory.
+            mstore(plan, mload(t))
+            mstore(add(plan, 0x20), mload(add(t, 0x20)))
+            mstore(add(plan, 0x60), mload(add(t, 0x60)))
+            let closes := mload(0x40)
+            mstore(add(plan, 0x40), closes)
+            mstore(closes, n)
+            let ptrs := add(closes, 0x20)
+            let data := add(ptrs, mul(n, 0x20))
+            mcopy(data, add(a, 0x20), mul(n, 0x40))
+            for {
+                let i := 0
+            } lt(i, n) {
+                i := add(i, 1)
+            } {
+                mstore(add(ptrs, mul(i, 0x20)), add(data, mul(i, 0x40)))
+            }
+            mstore(0x40, add(data, mul(n, 0x40)))
         }
     }
 }
