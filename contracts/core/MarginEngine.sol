@@ -97,7 +97,7 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
         _validateMarketConfig(config);
         marketId = ++_s.marketCount;
         _s.listedAssets[config.asset] = true;
-        _s.markets[marketId] = config;
+        EngineLib.storeMarket(_s, marketId, config);
         emit MarketListed(marketId, config.asset, config);
     }
 
@@ -107,7 +107,7 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
         MarketConfig storage market = _market(marketId);
         if (config.asset != market.asset) revert MarginEngineInvalidAsset(config.asset);
         _validateMarketConfig(config);
-        _s.markets[marketId] = config;
+        EngineLib.storeMarket(_s, marketId, config);
         emit MarketConfigUpdated(marketId, config);
     }
 
@@ -196,7 +196,7 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
     function setKeeperReward(uint256 rewardTokens) external {
         _checkRole(ConstantsLib.RISK_ADMIN_ROLE, true);
         if (rewardTokens * _scale > MAX_KEEPER_REWARD_WAD) revert MarginEngineInvalidKeeperReward(rewardTokens);
-        _s.keeperRewardTokens = uint128(rewardTokens);
+        EngineLib.setKeeperReward(_s, rewardTokens);
         emit KeeperRewardUpdated(rewardTokens);
     }
 
@@ -210,8 +210,7 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
         DeleverageCap storage cap = _s.deleverageCaps[marketId];
         cap.maxNotionalWad = maxNotionalWad.toUint128();
         cap.windowSeconds = uint32(windowSeconds);
-        uint128 bit = uint128(1 << marketId);
-        _s.cappedMarkets = maxNotionalWad == 0 ? _s.cappedMarkets & ~bit : _s.cappedMarkets | bit;
+        EngineLib.setCapped(_s, marketId, maxNotionalWad != 0);
         emit DeleverageCapUpdated(marketId, maxNotionalWad, windowSeconds);
     }
 

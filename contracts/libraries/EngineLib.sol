@@ -43,14 +43,18 @@ library EngineLib {
         /// @dev `STRATEGY_APPROVED | STRATEGY_USES_VOLATILITY` bits and, from bit 8, the strategy's id
         ///      (assigned at its first approval, never reused).
         mapping(address strategy => uint256) strategyFlags;
-        /// @dev By id: the strategy's address (low 160 bits) and its flags (from bit 160).
+        /// @dev By id: the strategy's address (low 160 bits), its flags (bits 160-167) and the keeper
+        ///      reward (from bit 168; a copy of `keeperRewardTokens`, rewritten in every word when it
+        ///      changes), so that a rebalance reads the reward with the strategy.
         mapping(uint256 strategyId => uint256) strategyWords;
         uint256 strategyCount;
         mapping(uint256 marketId => IMarginEngine.DeleverageCap) deleverageCaps;
-        /// @dev Reward per rebalance and the bitmap of markets with a deleverage cap, in one slot: a
-        ///      rebalance reads both, and reads a market's cap only when its bit is set.
-        uint128 keeperRewardTokens;
-        uint128 cappedMarkets;
+        /// @dev Reward per rebalance (also copied into every strategy word, see `strategyWords`).
+        uint256 keeperRewardTokens;
+        /// @dev By market: its risk parameters, its oracle asset when short, and whether it has a
+        ///      deleverage cap, in one word (see `storeMarket`): loading a position reads one market
+        ///      slot, and a rebalance reads a market's cap only when its bit is set.
+        mapping(uint256 marketId => uint256) marketWords;
     }
 
     /// @notice Strategy flag: governance approved it.
@@ -66,6 +70,25 @@ library EngineLib {
     uint256 private constant STRATEGY_ID_SHIFT = 194;
     uint256 private constant REWARD_SHIFT = 210;
     uint256 private constant REWARD_FIELD_MAX = (1 << 46) - 1;
+
+    /// @notice Strategy flags: the keeper reward follows from this bit (see `loadPolicy`).
+    uint256 internal constant FLAGS_REWARD_SHIFT = 8;
+    uint256 private constant STRATEGY_REWARD_SHIFT = 168;
+
+    /// @dev Market word: imrWad (bits 0-59), mmrWad (60-119), feeWad (120-173), liquidationPenaltyWad
+    ///      (174-231), the asset (232-252) when it is at most three 7-bit ASCII bytes followed by zeros (a
+    ///      short name such as "ETH", seven bits per byte), otherwise 0 and the asset is read from the
+    ///      config, and the deleverage-cap bit (255). The validated bounds (imr ≤ 1, fee ≤ 0.01,
+    ///      penalty ≤ 0.2, mmr < imr) fit the fields.
+    uint256 internal constant CAPPED_BIT = 1 << 255;
+    uint256 private constant MMR_SHIFT = 60;
+    uint256 private constant FEE_SHIFT = 120;
+    uint256 private constant PENALTY_SHIFT = 174;
+    uint256 private constant ASSET_SHIFT = 232;
+    uint256 private constant MASK_60 = (1 << 60) - 1;
+    uint256 private constant MASK_54 = (1 << 54) - 1;
+    uint256 private constant MASK_58 = (1 << 58) - 1;
+    uint256 private constant ASSET_MASK = (1 << 21) - 1;
 
     /// @notice The engine's immutable wiring, handed to the logic libraries.
     struct Wiring {
@@ -86,7 +109,55 @@ library EngineLib {
             id = ++s.strategyCount;
         }
         s.strategyFlags[strategy] = flags | (id << 8);
-        s.strategyWords[id] = uint256(uint160(strategy)) | (flags << 160);
+        s.strategyWords[id] =
+            uint256(uint160(strategy)) |
+            (flags << 160) |
+            (s.keeperRewardTokens << STRATEGY_REWARD_SHIFT);
+    }
+
+    /// @notice Sets the keeper reward (at most 2**88 - 1, checked by the caller) and its copy in every
+    ///         strategy word.
+    function setKeeperReward(Layout storage s, uint256 rewardTokens) internal {
+        s.keeperRewardTokens = rewardTokens;
+        uint256 count = s.strategyCount;
+        for (uint256 id = 1; id <= count; ++id) {
+            uint256 word = s.strategyWords[id];
+            s.strategyWords[id] = (word & ((1 << STRATEGY_REWARD_SHIFT) - 1)) | (rewardTokens << STRATEGY_REWARD_SHIFT);
+        }
+    }
+
+    /// @notice Sets or clears `marketId`'s deleverage-cap bit.
+    function setCapped(Layout storage s, uint256 marketId, bool capped) internal {
+        uint256 word = s.marketWords[marketId];
+        s.marketWords[marketId] = capped ? word | CAPPED_BIT : word & ~CAPPED_BIT;
+    }
+
+    /// @notice Whether `marketId` has a deleverage cap.
+    function isCapped(Layout storage s, uint256 marketId) internal view returns (bool) {
+        return s.marketWords[marketId] & CAPPED_BIT != 0;
+    }
+
+    /// @notice Stores `config` for `marketId` (already validated: its parameters fit the market word).
+    function storeMarket(Layout storage s, uint256 marketId, IMarginEngine.MarketConfig calldata config) internal {
+        s.markets[marketId] = config;
+        s.marketWords[marketId] =
+            uint256(config.imrWad) |
+            (uint256(config.mmrWad) << MMR_SHIFT) |
+            (uint256(config.feeWad) << FEE_SHIFT) |
+            (uint256(config.liquidationPenaltyWad) << PENALTY_SHIFT) |
+            (_compressAsset(config.asset) << ASSET_SHIFT) |
+            (s.marketWords[marketId] & CAPPED_BIT);
+    }
+
+    /// @dev The asset's market-word field: three 7-bit bytes, or 0 when it does not fit.
+    function _compressAsset(bytes32 asset) private pure returns (uint256) {
+        uint256 a = uint256(asset);
+        if (a << 24 != 0) return 0;
+        uint256 b0 = a >> 248;
+        uint256 b1 = (a >> 240) & 0xff;
+        uint256 b2 = (a >> 232) & 0xff;
+        if ((b0 | b1 | b2) >= 0x80) return 0;
+        return (b0 << 14) | (b1 << 7) | b2;
     }
 
     /// @notice Stores `policy` for `account`; its strategy must be approved (it then has an id).
@@ -114,7 +185,8 @@ library EngineLib {
         delete s.largeKeeperRewardCaps[account];
     }
 
-    /// @notice `account`'s policy (all zero without one) and its strategy's flags (0 when revoked).
+    /// @notice `account`'s policy (all zero without one) and its strategy's flags (`STRATEGY_*` bits, 0 when
+    ///         revoked) with the keeper reward from bit `FLAGS_REWARD_SHIFT` (0 without a policy).
     function loadPolicy(
         Layout storage s,
         address account
@@ -164,11 +236,12 @@ library EngineLib {
         while (bitmap != 0) {
             uint256 marketId = lowestBit(bitmap);
             bitmap &= bitmap - 1;
-            IMarginEngine.MarketConfig storage config = s.markets[marketId];
+            uint256 word = s.marketWords[marketId];
+            bytes32 asset = marketAsset(s, marketId, word);
             IMarginEngine.Position memory pos = s.positions[account][marketId];
-            (uint256 priceWad, IChainlinkOracleAdapter.Status status) = w.oracle.price(config.asset);
+            (uint256 priceWad, IChainlinkOracleAdapter.Status status) = w.oracle.price(asset);
             if (status != IChainlinkOracleAdapter.Status.Ok) {
-                if (requireOk) revert IMarginEngine.MarginEngineBadPrice(config.asset, status);
+                if (requireOk) revert IMarginEngine.MarginEngineBadPrice(asset, status);
                 pricesOk = false;
             }
             positions[n++] = MarginMath.PositionData({
@@ -176,12 +249,19 @@ library EngineLib {
                 sizeWad: pos.sizeWad,
                 entryPriceWad: pos.entryPriceWad,
                 priceWad: priceWad,
-                imrWad: config.imrWad,
-                mmrWad: config.mmrWad,
-                feeWad: config.feeWad,
-                penaltyWad: config.liquidationPenaltyWad
+                imrWad: word & MASK_60,
+                mmrWad: (word >> MMR_SHIFT) & MASK_60,
+                feeWad: (word >> FEE_SHIFT) & MASK_54,
+                penaltyWad: (word >> PENALTY_SHIFT) & MASK_58
             });
         }
+    }
+
+    /// @notice The oracle asset of `marketId`, given its market word.
+    function marketAsset(Layout storage s, uint256 marketId, uint256 word) internal view returns (bytes32) {
+        uint256 f = (word >> ASSET_SHIFT) & ASSET_MASK;
+        if (f == 0) return s.markets[marketId].asset;
+        return bytes32(((f >> 14) << 248) | (((f >> 7) & 0x7f) << 240) | ((f & 0x7f) << 232));
     }
 
     /// @notice The configuration of a listed market; reverts for an unknown id.

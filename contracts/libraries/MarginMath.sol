@@ -71,6 +71,22 @@ library MarginMath {
         }
     }
 
+    /// @notice `equityWad`, `maintenanceWad` and `initialWad` in one pass (each notional computed once;
+    ///         same results).
+    function requirements(
+        uint256 marginWad,
+        PositionData[] memory positions
+    ) internal pure returns (int256 equity, uint256 maintenance, uint256 initial) {
+        equity = int256(marginWad);
+        for (uint256 i; i < positions.length; ++i) {
+            PositionData memory p = positions[i];
+            equity += pnlWad(p.sizeWad, p.entryPriceWad, p.priceWad);
+            uint256 notional = notionalWad(p.sizeWad, p.priceWad);
+            maintenance += notional.mulWadUp(p.mmrWad);
+            initial += notional.mulWadUp(p.imrWad);
+        }
+    }
+
     /// @notice Health `equity / maintenance` (WAD), rounded down; no requirement means infinite health,
     ///         non-positive equity means 0.
     function health(int256 equity, uint256 maintenance) internal pure returns (uint256) {

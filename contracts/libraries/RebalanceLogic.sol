@@ -8,6 +8,7 @@ import {AccountSnapshot, CloseStep, Plan, Policy} from "../interfaces/RebalanceT
 import {ConstantsLib} from "./ConstantsLib.sol";
 import {EngineLib} from "./EngineLib.sol";
 import {MarginMath} from "./MarginMath.sol";
+import {SnapshotCodec} from "./SnapshotCodec.sol";
 import {WadMath} from "./WadMath.sol";
 
 /// @title RebalanceLogic
@@ -58,12 +59,18 @@ library RebalanceLogic {
     }
 
     /// @notice Rebalances `account` for `keeper` (see `IMarginEngine.rebalance`).
+    /// @dev `wiring` comes from the engine (this function runs only by delegatecall: the library's call
+    ///      protection rejects direct calls), so it is copied to memory without the decoder's checks.
     function rebalance(
         EngineLib.Layout storage s,
-        EngineLib.Wiring memory w,
+        EngineLib.Wiring calldata wiring,
         address account,
         address keeper
     ) external returns (uint256) {
+        EngineLib.Wiring memory w;
+        assembly ("memory-safe") {
+            calldatacopy(w, wiring, 0xa0)
+        }
         (Policy memory policy, uint256 flags) = EngineLib.loadPolicy(s, account);
         if (policy.strategy == address(0)) revert IMarginEngine.MarginEngineNoPolicy(account);
         if (flags & EngineLib.STRATEGY_APPROVED == 0)
@@ -73,7 +80,7 @@ library RebalanceLogic {
         EngineLib.requireNotPausedIn(w, bitmap, IPauseGuardian.Action.Rebalance);
         (AccountSnapshot memory snap, ) = _snapshot(s, w, account, bitmap, policy, flags, true);
 
-        Plan memory plan = IRebalanceStrategy(policy.strategy).plan(snap);
+        Plan memory plan = _plan(policy.strategy, snap);
         if (_isEmpty(plan)) revert IMarginEngine.MarginEngineNothingToRebalance(account, snap.healthWad);
         (bool ok, IMarginEngine.PlanError err, Result memory r) = check(snap, plan);
         if (!ok) revert IMarginEngine.MarginEngineInvalidPlan(err);
@@ -90,6 +97,24 @@ library RebalanceLogic {
             r.rewardTokens
         );
         return r.healthAfterWad;
+    }
+
+    /// @dev `IRebalanceStrategy(strategy).plan(snap)`, with the snapshot encoded by `SnapshotCodec`.
+    function _plan(address strategy, AccountSnapshot memory snap) private view returns (Plan memory) {
+        bytes memory data = SnapshotCodec.encodePlanCall(snap);
+        bytes memory ret;
+        assembly ("memory-safe") {
+            let ok := staticcall(gas(), strategy, add(data, 0x20), mload(data), 0, 0)
+            ret := mload(0x40)
+            let size := returndatasize()
+            mstore(ret, size)
+            returndatacopy(add(ret, 0x20), 0, size)
+            if iszero(ok) {
+                revert(add(ret, 0x20), size)
+            }
+            mstore(0x40, and(add(add(ret, 0x3f), size), not(0x1f)))
+        }
+        return SnapshotCodec.decodePlan(ret);
     }
 
     /// @notice The snapshot a strategy would receive for `account` now (prices whatever their status).
@@ -161,8 +186,7 @@ library RebalanceLogic {
             (bool stepOk, IMarginEngine.PlanError stepErr) = _simulateClose(snap, sim, plan.closes[i]);
             if (!stepOk) return (false, stepErr, r);
         }
-        for (uint256 i; i < sim.closedNotional.length; ++i) r.deleveragedNotionalWad += sim.closedNotional[i];
-
+        if (plan.closes.length != 0) r.deleveragedNotionalWad = _sum(sim.closedNotional);
         r.traderDeltaTokens = EngineLib.toTraderDeltaTokens(sim.netWad, snap.scale);
         int256 marginBeforeReward = int256(snap.marginTokens + plan.topUpTokens) + r.traderDeltaTokens;
         if (marginBeforeReward < 0) return (false, IMarginEngine.PlanError.NoImprovement, r);
@@ -276,7 +300,7 @@ library RebalanceLogic {
     }
 
     function _useDeleverageRoom(EngineLib.Layout storage s, uint256 marketId, uint256 notionalWad) private {
-        if (s.cappedMarkets & (1 << marketId) == 0) return;
+        if (!EngineLib.isCapped(s, marketId)) return;
         IMarginEngine.DeleverageCap storage cap = s.deleverageCaps[marketId];
         if (block.timestamp >= uint256(cap.windowStart) + cap.windowSeconds) {
             cap.windowStart = uint64(block.timestamp);
@@ -306,25 +330,34 @@ library RebalanceLogic {
         snap.account = account;
         snap.scale = w.scale;
         snap.policy = policy;
-        snap.equityWad = MarginMath.equityWad(snap.marginTokens * w.scale, snap.positions);
-        snap.maintenanceWad = MarginMath.maintenanceWad(snap.positions);
-        snap.initialWad = MarginMath.initialWad(snap.positions);
+        (snap.equityWad, snap.maintenanceWad, snap.initialWad) = MarginMath.requirements(
+            snap.marginTokens * w.scale,
+            snap.positions
+        );
         snap.healthWad = MarginMath.health(snap.equityWad, snap.maintenanceWad);
-        uint256 reward = s.keeperRewardTokens;
+        uint256 reward = strategyFlags >> EngineLib.FLAGS_REWARD_SHIFT;
         snap.keeperRewardTokens = reward < policy.maxKeeperRewardTokens ? reward : policy.maxKeeperRewardTokens;
         snap.volatilityWad = new uint256[](n);
         bool readVolatility = strategyFlags & EngineLib.STRATEGY_USES_VOLATILITY != 0;
         snap.deleverageRoomWad = new uint256[](n);
         for (uint256 i; i < n; ++i) {
             uint256 marketId = snap.positions[i].marketId;
-            if (readVolatility) (snap.volatilityWad[i], ) = w.oracle.volatility(s.markets[marketId].asset);
+            if (readVolatility) snap.volatilityWad[i] = _volatility(s, w, marketId);
             snap.deleverageRoomWad[i] = deleverageRoom(s, marketId);
         }
     }
 
+    function _volatility(
+        EngineLib.Layout storage s,
+        EngineLib.Wiring memory w,
+        uint256 marketId
+    ) private view returns (uint256 volatilityWad) {
+        (volatilityWad, ) = w.oracle.volatility(EngineLib.marketAsset(s, marketId, s.marketWords[marketId]));
+    }
+
     /// @notice Notional (WAD) rebalances may still close in `marketId` in the current window.
     function deleverageRoom(EngineLib.Layout storage s, uint256 marketId) internal view returns (uint256) {
-        if (s.cappedMarkets & (1 << marketId) == 0) return type(uint256).max;
+        if (!EngineLib.isCapped(s, marketId)) return type(uint256).max;
         IMarginEngine.DeleverageCap memory cap = s.deleverageCaps[marketId];
         if (cap.maxNotionalWad == 0) return type(uint256).max;
         if (block.timestamp >= uint256(cap.windowStart) + cap.windowSeconds) return cap.maxNotionalWad;
@@ -454,6 +487,10 @@ library RebalanceLogic {
     /// @dev Notional of one size unit (1 wei of base), rounded up.
     function _unitNotional(MarginMath.PositionData memory p) private pure returns (uint256) {
         return p.priceWad / ConstantsLib.WAD + 1;
+    }
+
+    function _sum(uint256[] memory values) private pure returns (uint256 total) {
+        for (uint256 i; i < values.length; ++i) total += values[i];
     }
 
     function _closedOut(int256[] memory sizes) private pure returns (bool) {

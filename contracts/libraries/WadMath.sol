@@ -29,27 +29,30 @@ library WadMath {
     }
 
     /// @notice `x * y / d`, rounded down.
-    /// @dev When `x * y` fits 256 bits (always, at Ballast's magnitudes) it divides directly; otherwise it
-    ///      falls back to OpenZeppelin's full-precision `mulDiv`. Same result either way; `d == 0` panics.
-    function mulDivDown(uint256 x, uint256 y, uint256 d) internal pure returns (uint256) {
-        unchecked {
-            uint256 p = x * y;
-            if (x == 0 || p / x == y) return p / d;
+    /// @dev When `x * y` fits 256 bits (always, at Ballast's magnitudes) and `d != 0` it divides directly
+    ///      (assembly); otherwise it falls back to OpenZeppelin's full-precision `mulDiv`. Same result
+    ///      either way; `d == 0` panics (in `mulDiv`).
+    function mulDivDown(uint256 x, uint256 y, uint256 d) internal pure returns (uint256 z) {
+        bool fast;
+        assembly ("memory-safe") {
+            let p := mul(x, y)
+            fast := and(iszero(iszero(d)), or(iszero(x), eq(div(p, x), y)))
+            z := div(p, d)
         }
-        return Math.mulDiv(x, y, d);
+        if (!fast) return Math.mulDiv(x, y, d);
     }
 
     /// @notice `x * y / d`, rounded up.
     /// @dev Fast path as `mulDivDown`.
-    function mulDivUp(uint256 x, uint256 y, uint256 d) internal pure returns (uint256) {
-        unchecked {
-            uint256 p = x * y;
-            if (x == 0 || p / x == y) {
-                uint256 q = p / d;
-                return p % d == 0 ? q : q + 1;
-            }
+    function mulDivUp(uint256 x, uint256 y, uint256 d) internal pure returns (uint256 z) {
+        bool fast;
+        assembly ("memory-safe") {
+            let p := mul(x, y)
+            fast := and(iszero(iszero(d)), or(iszero(x), eq(div(p, x), y)))
+            // No overflow: `d == 1` leaves no remainder, and `d ≥ 2` halves `p`.
+            z := add(div(p, d), iszero(iszero(mod(p, d))))
         }
-        return Math.mulDiv(x, y, d, Math.Rounding.Ceil);
+        if (!fast) return Math.mulDiv(x, y, d, Math.Rounding.Ceil);
     }
 
     /// @notice Token units to WAD; exact because `scale = 10**(18 - tokenDecimals)`.

@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {IRebalanceStrategy} from "../interfaces/IRebalanceStrategy.sol";
 import {AccountSnapshot, Plan} from "../interfaces/RebalanceTypes.sol";
 import {RebalanceMath} from "../libraries/RebalanceMath.sol";
+import {SnapshotCodec} from "../libraries/SnapshotCodec.sol";
 
 /// @title ThresholdStrategy
 /// @notice The policy's thresholds, nothing more: below the trigger health, restore the target health by
@@ -15,7 +16,7 @@ import {RebalanceMath} from "../libraries/RebalanceMath.sol";
 contract ThresholdStrategy is IRebalanceStrategy {
     /// @inheritdoc IRebalanceStrategy
     function plan(AccountSnapshot calldata snapshot) external pure returns (Plan memory) {
-        AccountSnapshot memory s = snapshot;
+        AccountSnapshot memory s = SnapshotCodec.decode(snapshot);
         if (s.healthWad < s.policy.triggerHealthWad) {
             return RebalanceMath.planToTarget(s, s.policy.targetHealthWad, false);
         }

@@ -7,6 +7,7 @@ import {AccountSnapshot, Plan} from "../interfaces/RebalanceTypes.sol";
 import {ConstantsLib} from "../libraries/ConstantsLib.sol";
 import {MarginMath} from "../libraries/MarginMath.sol";
 import {RebalanceMath} from "../libraries/RebalanceMath.sol";
+import {SnapshotCodec} from "../libraries/SnapshotCodec.sol";
 import {RiskMath} from "../libraries/RiskMath.sol";
 import {WadMath} from "../libraries/WadMath.sol";
 
@@ -78,7 +79,7 @@ contract VolatilityScaledStrategy is IVolatilityScaledStrategy {
     /// @dev Restore (`P_hit > pMax` or health < trigger) to `h*`, deleverage first in turbulence; else sweep
     ///      to `h*` when health ≥ sweep health and `P_hit ≤ pTarget`; else nothing.
     function plan(AccountSnapshot calldata snapshot) external view returns (Plan memory) {
-        AccountSnapshot memory s = snapshot;
+        AccountSnapshot memory s = SnapshotCodec.decode(snapshot);
         if (s.maintenanceWad == 0) return RebalanceMath.planSweep(s, s.policy.targetHealthWad);
         uint256 riskWad = _portfolioRisk(s);
         uint256 pHitWad = _hitProbability(s, riskWad);
@@ -94,7 +95,7 @@ contract VolatilityScaledStrategy is IVolatilityScaledStrategy {
     /// @inheritdoc IRebalanceStrategy
     /// @dev `2·Φ(−D / (σ_p·√(τ/year)))`; 1e18 when `D ≤ 0`; 0 without positions.
     function hitProbability(AccountSnapshot calldata snapshot) external view returns (uint256) {
-        AccountSnapshot memory s = snapshot;
+        AccountSnapshot memory s = SnapshotCodec.decode(snapshot);
         if (s.maintenanceWad == 0) return 0;
         return _hitProbability(s, _portfolioRisk(s));
     }
@@ -143,7 +144,7 @@ contract VolatilityScaledStrategy is IVolatilityScaledStrategy {
     function targetHealth(
         AccountSnapshot calldata snapshot
     ) external view returns (uint256 targetHealthWad, bool turbulent) {
-        AccountSnapshot memory s = snapshot;
+        AccountSnapshot memory s = SnapshotCodec.decode(snapshot);
         return _targetHealth(s, _portfolioRisk(s));
     }
 
