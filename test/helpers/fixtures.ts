@@ -138,3 +138,20 @@ export async function movePrice(
     await feed.updateAnswer(current);
   }
 }
+
+/**
+ * The policy most specs use: trigger 1.5, target 2.0, no sweep, top-up and deleverage allowed, keeper
+ * reward up to 5 USDC, on `strategy`; `overrides` changes any field.
+ */
+export function standardPolicy(strategy: string, overrides: Partial<Record<string, unknown>> = {}) {
+  return {
+    triggerHealthWad: parseUnits("1.5", 18),
+    targetHealthWad: parseUnits("2", 18),
+    sweepHealthWad: 0n,
+    allowTopUp: true,
+    allowDeleverage: true,
+    maxKeeperRewardTokens: usdc(5),
+    strategy,
+    ...overrides,
+  };
+}

@@ -3,7 +3,7 @@ import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { parseEther } from "ethers";
-import { ETH, ETH_MARKET, deployFunded, movePrice, usdc } from "../helpers/fixtures";
+import { ETH, ETH_MARKET, deployFunded, movePrice, usdc, standardPolicy } from "../helpers/fixtures";
 import { MockYieldVault__factory } from "../../typechain-types";
 
 /**
@@ -21,15 +21,9 @@ describe("Integration: a yield-bearing reserve", () => {
     await f.vault.connect(f.alice).selectReserveVault(yieldVault);
     await f.vault.connect(f.alice).depositReserve(f.alice.address, usdc(5_000));
     await f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("10"));
-    await f.engine.connect(f.alice).setPolicy({
-      triggerHealthWad: parseEther("1.5"),
-      targetHealthWad: parseEther("2"),
-      sweepHealthWad: 0n,
-      allowTopUp: true,
-      allowDeleverage: false,
-      maxKeeperRewardTokens: usdc(5),
-      strategy: await f.thresholdStrategy.getAddress(),
-    });
+    await f.engine
+      .connect(f.alice)
+      .setPolicy(standardPolicy(await f.thresholdStrategy.getAddress(), { allowDeleverage: false }));
     return { ...f, yieldVault };
   }
 

@@ -2,7 +2,15 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { parseEther } from "ethers";
-import { BTC_MARKET, ETH, ETH_MARKET, deployFunded, movePrice, usdc } from "../helpers/fixtures";
+import {
+  BTC_MARKET,
+  ETH,
+  ETH_MARKET,
+  deployFunded,
+  movePrice,
+  usdc,
+  standardPolicy,
+} from "../helpers/fixtures";
 import { ScriptedStrategy__factory } from "../../typechain-types";
 import { hitProbability } from "../helpers/riskMathReference";
 
@@ -23,15 +31,7 @@ async function account() {
   await f.vault.connect(f.alice).depositReserve(f.alice.address, usdc(2_000));
   await f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("10"));
   await f.engine.connect(f.alice).modifyPosition(BTC_MARKET, parseEther("-0.5"));
-  await f.engine.connect(f.alice).setPolicy({
-    triggerHealthWad: parseEther("1.5"),
-    targetHealthWad: parseEther("2"),
-    sweepHealthWad: 0n,
-    allowTopUp: true,
-    allowDeleverage: true,
-    maxKeeperRewardTokens: usdc(5),
-    strategy: await strategy.getAddress(),
-  });
+  await f.engine.connect(f.alice).setPolicy(standardPolicy(await strategy.getAddress()));
   await f.ethFeed.updateAnswer(2_900n * 10n ** 8n);
   return { ...f, strategy };
 }

@@ -3,7 +3,15 @@ import { ethers, network } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { anyUint } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { parseEther } from "ethers";
-import { ETH, ETH_MARKET, deployFunded, expectConservation, movePrice, usdc } from "../helpers/fixtures";
+import {
+  ETH,
+  ETH_MARKET,
+  deployFunded,
+  expectConservation,
+  movePrice,
+  usdc,
+  standardPolicy,
+} from "../helpers/fixtures";
 import { ScriptedStrategy__factory } from "../../typechain-types";
 import { underCoverage } from "../helpers/coverage";
 
@@ -38,15 +46,7 @@ async function withPolicy() {
   await f.vault.connect(f.alice).depositMargin(f.alice.address, usdc(10_000));
   await f.vault.connect(f.alice).depositReserve(f.alice.address, usdc(5_000));
   await f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("10"));
-  const policy = {
-    triggerHealthWad: parseEther("1.5"),
-    targetHealthWad: parseEther("2"),
-    sweepHealthWad: 0n,
-    allowTopUp: true,
-    allowDeleverage: true,
-    maxKeeperRewardTokens: usdc(5),
-    strategy: await strategy.getAddress(),
-  };
+  const policy = standardPolicy(await strategy.getAddress());
   await f.engine.connect(f.alice).setPolicy(policy);
   return { ...f, strategy, policy };
 }
@@ -404,15 +404,7 @@ describe("MarginEngine rebalancing with the threshold strategy", () => {
     await f.vault.connect(f.alice).depositReserve(f.alice.address, usdc(5_000));
     await f.vault.connect(f.keeper).depositMargin(f.keeper.address, usdc(1));
     await f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("10"));
-    const policy = {
-      triggerHealthWad: parseEther("1.5"),
-      targetHealthWad: parseEther("2"),
-      sweepHealthWad: 0n,
-      allowTopUp: true,
-      allowDeleverage: true,
-      maxKeeperRewardTokens: usdc(5),
-      strategy: await f.thresholdStrategy.getAddress(),
-    };
+    const policy = standardPolicy(await f.thresholdStrategy.getAddress());
     await f.engine.connect(f.alice).setPolicy(policy);
     await movePrice(f.ethFeed, 2_060);
     await f.oracle.update(ETH);

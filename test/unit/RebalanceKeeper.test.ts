@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { AbiCoder, parseEther } from "ethers";
-import { ETH_MARKET, deployFunded, movePrice, usdc } from "../helpers/fixtures";
+import { ETH_MARKET, deployFunded, movePrice, usdc, standardPolicy } from "../helpers/fixtures";
 import { ScriptedStrategy__factory } from "../../typechain-types";
 
 const coder = AbiCoder.defaultAbiCoder();
@@ -29,15 +29,7 @@ async function book() {
     await f.engine.connect(s).modifyPosition(ETH_MARKET, parseEther("10"));
   }
   await f.vault.connect(f.alice).depositReserve(f.alice.address, usdc(5_000));
-  await f.engine.connect(f.alice).setPolicy({
-    triggerHealthWad: parseEther("1.5"),
-    targetHealthWad: parseEther("2"),
-    sweepHealthWad: 0n,
-    allowTopUp: true,
-    allowDeleverage: true,
-    maxKeeperRewardTokens: usdc(5),
-    strategy: await strategy.getAddress(),
-  });
+  await f.engine.connect(f.alice).setPolicy(standardPolicy(await strategy.getAddress()));
   await movePrice(f.ethFeed, 2_060);
   await strategy.setPlan(parseEther("2"), usdc(241), [], 0);
   return { ...f, strategy };
