@@ -44,6 +44,8 @@ describe("backtest task", function () {
       }
       expect(p.accounts).to.equal(10);
       expect(p.exposureRetained).to.be.within(0, 1);
+      expect(p.protectedNotional).to.be.greaterThan(0);
+      expect(p.costShare).to.be.closeTo((p.feesPaid + p.keeperRewards) / p.protectedNotional, 1e-6);
     }
     expect(readFileSync(html, "utf8")).to.contain("<svg");
   });

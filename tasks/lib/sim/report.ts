@@ -21,6 +21,7 @@ export function metricsTable(metrics: Record<string, PolicyMetrics>) {
     "bad debt USD": m.badDebt,
     "min health": m.minHealth,
     "exposure kept": m.exposureRetained,
+    "cost / notional": `${(m.costShare * 100).toFixed(3)}%`,
   }));
 }
 

@@ -36,6 +36,8 @@ export interface SimAccount {
   leverage: number;
   side: 1 | -1;
   initialSizeWad: bigint;
+  /** Notional at the first round, USD. */
+  initialNotionalUsd: number;
 }
 
 export interface SimEvent {
@@ -67,6 +69,10 @@ export interface PolicyMetrics {
   minHealth: number;
   secondsBelowTrigger: number;
   exposureRetained: number;
+  /** Sum of the accounts' notional at the first round, USD. */
+  protectedNotional: number;
+  /** (feesPaid + keeperRewards) / protectedNotional. */
+  costShare: number;
 }
 
 export interface SimResult {
@@ -193,7 +199,14 @@ export async function runSimulation(
               strategy: strategies[policy],
             });
           }
-          accounts.push({ address: wallet.address, policy, leverage, side, initialSizeWad: sizeWad });
+          accounts.push({
+            address: wallet.address,
+            policy,
+            leverage,
+            side,
+            initialSizeWad: sizeWad,
+            initialNotionalUsd: marginUsd * leverage,
+          });
         }
       }
     }
@@ -295,6 +308,9 @@ export async function runSimulation(
     const liquidations = own.filter((e) => e.kind === "liquidation");
     const liquidated = new Set(liquidations.map((e) => e.account));
     const minHealth = Math.min(...mine.flatMap((a) => health[a.address].filter((h) => Number.isFinite(h))));
+    const protectedNotional = sum(mine.map((a) => a.initialNotionalUsd));
+    const feesPaid = round2(sum(own.map((e) => e.feesUsd)));
+    const keeperRewards = round2(sum(own.map((e) => e.rewardUsd)));
     metrics[policy] = {
       accounts: mine.length,
       liquidations: liquidations.length,
@@ -304,12 +320,15 @@ export async function runSimulation(
       rebalances: own.filter((e) => e.kind === "rebalance").length,
       topUpVolume: round2(sum(own.map((e) => e.toppedUpUsd))),
       deleveragedNotional: round2(sum(own.map((e) => e.deleveragedUsd))),
-      feesPaid: round2(sum(own.map((e) => e.feesUsd))),
-      keeperRewards: round2(sum(own.map((e) => e.rewardUsd))),
+      feesPaid,
+      keeperRewards,
       gasUsed: Number(sum(mine.map((a) => Number(gasByAccount[a.address.toLowerCase()] ?? 0n)))),
       minHealth: Number.isFinite(minHealth) ? round4(minHealth) : 0,
       secondsBelowTrigger: sum(mine.map((a) => belowTrigger[a.address])),
       exposureRetained: round4(sum(mine.map((a) => exposureTime[a.address] / span)) / mine.length),
+      protectedNotional: round2(protectedNotional),
+      costShare:
+        protectedNotional > 0 ? Number(((feesPaid + keeperRewards) / protectedNotional).toFixed(6)) : 0,
     };
   }
 

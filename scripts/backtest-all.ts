@@ -1,0 +1,96 @@
+/**
+ * Runs the `backtest` task over every `*.csv` in a directory (default `../shared/data`) with the default
+ * book, feed emulation and policies, one series after another, and writes
+ * `reports/backtests/<series>.{json,html}` plus a Markdown summary `reports/backtests/summary.md`.
+ *
+ *   npm run backtest:all [-- <directory>]
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+
+interface PolicyResult {
+  accounts: number;
+  liquidations: number;
+  liquidatedAccounts: number;
+  liquidationsAtOrBelow10x: number;
+  badDebt: number;
+  rebalances: number;
+  topUpVolume: number;
+  deleveragedNotional: number;
+  feesPaid: number;
+  keeperRewards: number;
+  gasUsed: number;
+  minHealth: number;
+  secondsBelowTrigger: number;
+  exposureRetained: number;
+  protectedNotional: number;
+  costShare: number;
+}
+
+interface BacktestResult {
+  rows: number;
+  rounds: number;
+  priceMin: number;
+  priceMax: number;
+  maxDrawdown: number;
+  wallSeconds: number;
+  policies: Record<string, PolicyResult>;
+}
+
+const dir = resolve(process.argv[2] ?? "../shared/data");
+const out = resolve("reports/backtests");
+mkdirSync(out, { recursive: true });
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith(".csv"))
+  .sort();
+if (files.length === 0) throw new Error(`no .csv files in ${dir}`);
+
+const results: [string, BacktestResult][] = [];
+for (const file of files) {
+  const name = basename(file, ".csv");
+  const json = join(out, `${name}.json`);
+  const args = [
+    "hardhat",
+    "backtest",
+    "--prices",
+    join(dir, file),
+    "--json",
+    json,
+    "--html",
+    join(out, `${name}.html`),
+  ];
+  console.log(`\n$ npx ${args.join(" ")}`);
+  const run = spawnSync("npx", args, { stdio: "inherit" });
+  if (run.status !== 0) throw new Error(`backtest of ${file} failed (exit ${run.status})`);
+  results.push([name, JSON.parse(readFileSync(json, "utf8")) as BacktestResult]);
+}
+
+const usd = (x: number) => Math.round(x).toLocaleString("en-US");
+const lines: string[] = [
+  "| series | rounds | low – high | drawdown | wall time |",
+  "| --- | --- | --- | --- | --- |",
+  ...results.map(
+    ([name, r]) =>
+      `| \`${name}\` | ${r.rounds.toLocaleString("en-US")} | ${r.priceMin} – ${r.priceMax} | ` +
+      `${(r.maxDrawdown * 100).toFixed(1)}% | ${Math.round(r.wallSeconds)} s |`,
+  ),
+  "",
+  "| series | policy | liquidated accounts (≤10x) | liquidations | bad debt | rebalances | top-up USD | " +
+    "deleveraged USD | fees USD | keeper rewards USD | cost / notional | min health | hours below trigger | exposure kept |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+];
+for (const [name, r] of results) {
+  for (const [policy, m] of Object.entries(r.policies)) {
+    lines.push(
+      `| \`${name}\` | ${policy} | ${m.liquidatedAccounts} (${m.liquidationsAtOrBelow10x}) | ${m.liquidations} | ` +
+        `${usd(m.badDebt)} | ${m.rebalances} | ${usd(m.topUpVolume)} | ${usd(m.deleveragedNotional)} | ` +
+        `${usd(m.feesPaid)} | ${usd(m.keeperRewards)} | ${(m.costShare * 100).toFixed(3)}% | ${m.minHealth} | ` +
+        `${(m.secondsBelowTrigger / 3600).toFixed(1)} | ${m.exposureRetained} |`,
+    );
+  }
+}
+const summary = lines.join("\n") + "\n";
+writeFileSync(join(out, "summary.md"), summary);
+console.log("\n" + summary);
+console.log(`wrote ${join(out, "summary.md")}`);
