@@ -72,12 +72,12 @@ const lines: string[] = [
   "| --- | --- | --- | --- | --- |",
   ...results.map(
     ([name, r]) =>
-      `| \`${name}\` | ${r.rounds.toLocaleString("en-US")} | ${r.priceMin} – ${r.priceMax} | ` +
+      `| \`${name}\` | ${r.rounds.toLocaleString("en-US")} | ${r.priceMin.toFixed(2)} – ${r.priceMax.toFixed(2)} | ` +
       `${(r.maxDrawdown * 100).toFixed(1)}% | ${Math.round(r.wallSeconds)} s |`,
   ),
   "",
   "| series | policy | liquidated accounts (≤10x) | liquidations | bad debt | rebalances | top-up USD | " +
-    "deleveraged USD | fees USD | keeper rewards USD | cost / notional | min health | hours below trigger | exposure kept |",
+    "deleveraged or liquidated USD | fees USD | keeper rewards USD | cost / notional | min health | hours below trigger | exposure kept |",
   "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
 ];
 for (const [name, r] of results) {

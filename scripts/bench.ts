@@ -197,8 +197,8 @@ async function main() {
     await revert(id);
   }
 
-  // Keeper batches: N accounts needing a top-up each.
-  const keeperCase = async (n: number) => {
+  // Keeper batches: N accounts needing a top-up each (or, `healthy`, N accounts that need nothing).
+  const keeperCase = async (n: number, healthy = false) => {
     const id = await snapshot();
     for (let i = 0; i < n; i++) {
       const w = await newTrader(c, 10_000, 5_000);
@@ -207,9 +207,13 @@ async function main() {
       await openBook(c, w, 10_000, 3, 1);
       await setPolicy(c, w, { topUp: true });
     }
-    await move(c, 0.687);
+    if (!healthy) await move(c, 0.687);
     const page = coder.encode(["uint256", "uint256"], [0, n]);
     const checkGas = Number(await c.keeperContract.checkUpkeep.estimateGas(page));
+    if (healthy) {
+      await revert(id);
+      return { checkGas, performGas: 0 };
+    }
     const [, data] = await c.keeperContract.checkUpkeep(page);
     const [rebalance] = coder.decode(["address[]", "address[]", "address[]"], data);
     if (rebalance.length !== n) throw new Error(`expected ${n} rebalances, found ${rebalance.length}`);
@@ -225,10 +229,16 @@ async function main() {
   g.performUpkeep50 = k50.performGas;
   g.performUpkeepMarginalPerAccount = Math.round((k50.performGas - k10.performGas) / 40);
   g.checkUpkeepPerAccount = Math.round((k50.checkGas - k10.checkGas) / 40);
+  const h10 = await keeperCase(10, true);
+  const h50 = await keeperCase(50, true);
+  g.checkUpkeepPerHealthyAccount = Math.round((h50.checkGas - h10.checkGas) / 40);
 
   const scale = {
     checkUpkeepMaxAccountsUnder10M: Math.floor(
       (10_000_000 - (k10.checkGas - 10 * g.checkUpkeepPerAccount)) / g.checkUpkeepPerAccount,
+    ),
+    checkUpkeepMaxHealthyAccountsUnder10M: Math.floor(
+      (10_000_000 - (h10.checkGas - 10 * g.checkUpkeepPerHealthyAccount)) / g.checkUpkeepPerHealthyAccount,
     ),
     performUpkeepMaxAccountsUnder5M: Math.floor(
       (5_000_000 - (k10.performGas - 10 * g.performUpkeepMarginalPerAccount)) /
