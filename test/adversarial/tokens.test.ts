@@ -43,8 +43,16 @@ type Hostile = Awaited<ReturnType<typeof onFeeToken>> | Awaited<ReturnType<typeo
 function pulls(f: Hostile, amount: bigint) {
   const a = f.alice.address;
   return [
-    { name: "vault.depositMargin", send: () => f.vault.connect(f.alice).depositMargin(a, amount), by: f.vault },
-    { name: "vault.depositReserve", send: () => f.vault.connect(f.alice).depositReserve(a, amount), by: f.vault },
+    {
+      name: "vault.depositMargin",
+      send: () => f.vault.connect(f.alice).depositMargin(a, amount),
+      by: f.vault,
+    },
+    {
+      name: "vault.depositReserve",
+      send: () => f.vault.connect(f.alice).depositReserve(a, amount),
+      by: f.vault,
+    },
     { name: "pool.deposit", send: () => f.pool.connect(f.alice).deposit(amount, a), by: f.pool },
     { name: "pool.fundInsurance", send: () => f.pool.connect(f.alice).fundInsurance(amount), by: f.pool },
   ] as const;
@@ -124,7 +132,9 @@ describe("adversarial: hostile settlement tokens", () => {
       const approved: MockYieldVault = await ethers.deployContract("MockYieldVault", [tokenAddress]);
       const rogue: MockYieldVault = await ethers.deployContract("MockYieldVault", [tokenAddress]);
       const other = await ethers.deployContract("MockUSDC");
-      const wrongAsset: MockYieldVault = await ethers.deployContract("MockYieldVault", [await other.getAddress()]);
+      const wrongAsset: MockYieldVault = await ethers.deployContract("MockYieldVault", [
+        await other.getAddress(),
+      ]);
       await f.vault.setReserveVaultApproval(approved, true);
       await f.vault.connect(f.alice).depositReserve(f.alice.address, usdc(1_000));
       return { ...f, approved, rogue, wrongAsset };
@@ -148,7 +158,11 @@ describe("adversarial: hostile settlement tokens", () => {
 
     it("refuses to approve a vault over another asset or a contract that is no ERC-4626 vault", async () => {
       const f = await loadFixture(withVaults);
-      for (const candidate of [await f.wrongAsset.getAddress(), await f.engine.getAddress(), f.outsider.address]) {
+      for (const candidate of [
+        await f.wrongAsset.getAddress(),
+        await f.engine.getAddress(),
+        f.outsider.address,
+      ]) {
         await expect(f.vault.setReserveVaultApproval(candidate, true))
           .to.be.revertedWithCustomError(f.vault, "CollateralVaultUnapprovedReserveVault")
           .withArgs(candidate);
@@ -164,11 +178,9 @@ describe("adversarial: hostile settlement tokens", () => {
       await expect(f.vault.connect(f.bob).selectReserveVault(approved))
         .to.be.revertedWithCustomError(f.vault, "CollateralVaultUnapprovedReserveVault")
         .withArgs(approved);
-      await expect(f.vault.connect(f.alice).withdrawReserve(usdc(1_000), f.alice.address)).to.changeTokenBalance(
-        f.token,
-        f.alice,
-        usdc(1_000),
-      );
+      await expect(
+        f.vault.connect(f.alice).withdrawReserve(usdc(1_000), f.alice.address),
+      ).to.changeTokenBalance(f.token, f.alice, usdc(1_000));
       expect(await f.vault.reserveOf(f.alice.address)).to.equal(0n);
     });
   });
