@@ -102,3 +102,8 @@ export function selectorOf(
   if (!e) throw new Error(`no error ${name}`);
   return e.selector;
 }
+
+/** The entries of a `ledger` that belong to `account`. */
+export function own(l: Record<string, bigint>, account: string) {
+  return Object.fromEntries(Object.entries(l).filter(([k]) => k.startsWith(`${account}.`)));
+}
