@@ -9,6 +9,7 @@ import {IMarginEngine} from "../interfaces/IMarginEngine.sol";
 import {ICollateralVault} from "../interfaces/ICollateralVault.sol";
 import {IPauseGuardian} from "../interfaces/IPauseGuardian.sol";
 import {ConstantsLib} from "../libraries/ConstantsLib.sol";
+import {Plan} from "../interfaces/RebalanceTypes.sol";
 
 /// @title RebalanceKeeper
 /// @notice Pages the engine's active accounts for keepers and executes batches (see `IRebalanceKeeper`).
@@ -53,10 +54,13 @@ contract RebalanceKeeper is IRebalanceKeeper, ReentrancyGuardTransient {
         uint256 nl;
         uint256 nc;
         for (uint256 i; i < page.length; ++i) {
-            (IMarginEngine.KeeperAction action, , bool isCapped) = _engine.keeperAction(page[i]);
-            if (action == IMarginEngine.KeeperAction.Rebalance) toRebalance[nr++] = page[i];
-            else if (action == IMarginEngine.KeeperAction.Liquidate) toLiquidate[nl++] = page[i];
-            if (isCapped) capped[nc++] = page[i];
+            // An account whose strategy answers with data the engine cannot decode makes `keeperAction`
+            // revert; it is left out instead of failing the whole page.
+            try _engine.keeperAction(page[i]) returns (IMarginEngine.KeeperAction action, Plan memory, bool isCapped) {
+                if (action == IMarginEngine.KeeperAction.Rebalance) toRebalance[nr++] = page[i];
+                else if (action == IMarginEngine.KeeperAction.Liquidate) toLiquidate[nl++] = page[i];
+                if (isCapped) capped[nc++] = page[i];
+            } catch {}
         }
         _truncate(toRebalance, nr);
         _truncate(toLiquidate, nl);

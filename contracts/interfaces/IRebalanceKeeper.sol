@@ -64,7 +64,8 @@ interface IRebalanceKeeper is AutomationCompatibleInterface {
     /// @param accounts The number listed.
     error RebalanceKeeperBatchTooLarge(uint256 accounts);
 
-    /// @notice Scans a page of active accounts (view: simulate with `eth_call`).
+    /// @notice Scans a page of active accounts (view: simulate with `eth_call`). An account whose
+    ///         `MarginEngine.keeperAction` reverts (e.g. its strategy returns malformed data) is left out.
     /// @param checkData `abi.encode(uint256 start, uint256 count)`.
     /// @return upkeepNeeded Whether any account can be rebalanced or liquidated now.
     /// @return performData `abi.encode(address[] rebalance, address[] liquidate, address[] capped)`.

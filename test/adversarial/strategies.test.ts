@@ -239,6 +239,17 @@ describe("adversarial: malicious and broken strategies", () => {
         await f.engine.connect(f.alice).setPolicy(standardPolicy(await f.hostile.getAddress()));
         await f.hostile.setMode(mode);
         await expect(f.engine.connect(f.keeper).rebalance(f.alice.address)).to.be.revertedWithoutReason();
+        // The scan leaves the account out instead of failing the page.
+        const [needed, data] = await f.keeperContract.checkUpkeep(
+          ethers.AbiCoder.defaultAbiCoder().encode(["uint256", "uint256"], [0, 100]),
+        );
+        const [toRebalance] = ethers.AbiCoder.defaultAbiCoder().decode(
+          ["address[]", "address[]", "address[]"],
+          data,
+        );
+        expect(needed).to.equal(true);
+        expect(toRebalance).to.include(f.carol.address);
+        expect(toRebalance).to.not.include(f.alice.address);
         const before = own(await ledger(f, [f.alice.address]), f.alice.address);
         const carolBefore = await f.vault.marginOf(f.carol.address);
         await expect(
