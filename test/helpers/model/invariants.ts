@@ -195,3 +195,28 @@ export function checkLpSharePrice(pre: Snapshot, post: Snapshot, events: Protoco
     "insurance moves only by income, funding and bad-debt cover",
   ).to.equal(insuranceIn - covered);
 }
+
+/**
+ * A rebalance pays its keeper at most the engine's reward and the policy's cap, as margin credited to the
+ * caller: a keeper calling the engine directly gains exactly the rewards of its `Rebalanced` events.
+ */
+export function checkKeeperRewards(
+  w: World,
+  m: Model,
+  pre: Snapshot,
+  post: Snapshot,
+  events: ProtocolEvent[],
+) {
+  let direct = 0n;
+  for (const e of events.filter((x) => x.name === "Rebalanced")) {
+    const i = w.traders.findIndex((t) => t.address === e.args.account);
+    const cap = m.policies.get(i)?.maxKeeperRewardTokens ?? 0n;
+    expect(e.args.keeperRewardTokens, "keeper reward ≤ the engine's reward").to.be.lte(w.keeperReward);
+    expect(e.args.keeperRewardTokens, "keeper reward ≤ the policy's cap").to.be.lte(cap);
+    if (e.args.keeper === w.keeper.address) direct += e.args.keeperRewardTokens as bigint;
+  }
+  expect(
+    post.others[0].margin - pre.others[0].margin,
+    "a direct keeper's margin grows by its rewards",
+  ).to.equal(direct);
+}

@@ -42,8 +42,8 @@ const STATUS_WINDOW = 60;
 
 /**
  * The deployment every sequence starts from: the Ignition deployment with 1,000,000 USDC of LP
- * liquidity, an L2 sequencer uptime feed (up for two hours), an insurance buffer, four funded traders,
- * two of them with positions and policies.
+ * liquidity, an L2 sequencer uptime feed (up for two hours), an insurance buffer and four funded
+ * traders with positions, two of them with policies.
  */
 export async function statefulFixture() {
   const f = await deployFunded();
@@ -57,11 +57,13 @@ export async function statefulFixture() {
     await f.vault.connect(t).depositMargin(t.address, usdc(20_000));
     await f.vault.connect(t).depositReserve(t.address, usdc(10_000));
   }
-  // alice: 10x ETH long, no policy; bob: 8x BTC short with a threshold policy; carol: 5x ETH short
-  // with a volatility-scaled policy; the fourth trader starts flat.
-  await f.engine.connect(f.alice).modifyPosition(ETH_MARKET, (200_000n * WAD) / 3_000n);
-  await f.engine.connect(f.bob).modifyPosition(BTC_MARKET, -(160_000n * WAD) / 60_000n);
-  await f.engine.connect(f.carol).modifyPosition(ETH_MARKET, -(100_000n * WAD) / 3_000n);
+  // alice: 20x ETH long and dave (the fourth trader): 12x BTC long, both without policy; bob: 15x BTC
+  // short with a threshold policy; carol: 10x ETH short with a volatility-scaled policy that sweeps. All
+  // are a few percent from liquidation or from their trigger.
+  await f.engine.connect(f.alice).modifyPosition(ETH_MARKET, (400_000n * WAD) / 3_000n);
+  await f.engine.connect(f.bob).modifyPosition(BTC_MARKET, -(300_000n * WAD) / 60_000n);
+  await f.engine.connect(f.carol).modifyPosition(ETH_MARKET, -(200_000n * WAD) / 3_000n);
+  await f.engine.connect(f.outsider).modifyPosition(BTC_MARKET, (240_000n * WAD) / 60_000n);
   await f.engine.connect(f.bob).setPolicy({
     triggerHealthWad: ethers.parseEther("1.5"),
     targetHealthWad: ethers.parseEther("2"),
@@ -108,6 +110,12 @@ function dedupe<T extends { type: string; name?: string }>(abi: readonly T[]): T
   });
 }
 
+export interface PolicyModel {
+  targetHealthWad: bigint;
+  sweepHealthWad: bigint;
+  maxKeeperRewardTokens: bigint;
+}
+
 /** What the model knows for certain (everything the commands control). */
 export interface Model {
   globalPaused: boolean;
@@ -115,7 +123,7 @@ export interface Model {
   pausedActions: Set<number>;
   sequencerUp: boolean;
   /** Traders (by index) with a rebalancing policy. */
-  policies: Map<number, { targetHealthWad: bigint; sweepHealthWad: bigint }>;
+  policies: Map<number, PolicyModel>;
   /** Whether a `checkUpkeep` result is cached for a later (possibly stale) `performUpkeep`. */
   cachedUpkeep: boolean;
 }
@@ -127,8 +135,15 @@ export function initialModel(): Model {
     pausedActions: new Set(),
     sequencerUp: true,
     policies: new Map([
-      [1, { targetHealthWad: ethers.parseEther("2"), sweepHealthWad: 0n }],
-      [2, { targetHealthWad: ethers.parseEther("1.6"), sweepHealthWad: ethers.parseEther("4") }],
+      [1, { targetHealthWad: ethers.parseEther("2"), sweepHealthWad: 0n, maxKeeperRewardTokens: usdc(5) }],
+      [
+        2,
+        {
+          targetHealthWad: ethers.parseEther("1.6"),
+          sweepHealthWad: ethers.parseEther("4"),
+          maxKeeperRewardTokens: usdc(2),
+        },
+      ],
     ]),
     cachedUpkeep: false,
   };
@@ -216,6 +231,7 @@ export class World {
   /** Names of the commands run so far in this sequence (for failure reports). */
   readonly log: string[] = [];
   heartbeat: Record<MarketName, bigint> = { ETH: 0n, BTC: 0n };
+  keeperReward = 0n;
 
   constructor(
     readonly f: Deployment,
@@ -257,6 +273,7 @@ export class World {
       ETH: (await f.oracle.feedConfig(ETH)).heartbeat,
       BTC: (await f.oracle.feedConfig(BTC)).heartbeat,
     };
+    w.keeperReward = await f.engine.keeperReward();
     w.pre = await w.snapshot();
     return w;
   }
