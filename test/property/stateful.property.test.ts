@@ -29,7 +29,7 @@ describe("Property: stateful model of the protocol", () => {
     const stats = new Stats();
     let sequences = 0;
     let commands = 0;
-    let current: World | undefined;
+    let failing: string[] = [];
     console.log(`      FUZZ_SEED=${SEED} FUZZ_RUNS=${RUNS}${PATH ? ` FUZZ_PATH=${PATH}` : ""}`);
     const started = Date.now();
     const property = fc.asyncProperty(
@@ -40,16 +40,26 @@ describe("Property: stateful model of the protocol", () => {
         if (!PATH) fc.pre(list.length >= MIN_COMMANDS);
         const f = await loadFixture(statefulFixture);
         const world = await World.create(f, stats);
-        current = world;
         sequences++;
         commands += list.length;
-        await fc.asyncModelRun(() => ({ model: initialModel(), real: world }), cmds);
+        try {
+          await fc.asyncModelRun(() => ({ model: initialModel(), real: world }), cmds);
+        } catch (e) {
+          failing = [...world.log]; // the last failing execution is the reported counterexample
+          throw e;
+        }
         // The fixture helper's own conservation check, once per sequence, over every account that ever
         // held a vault balance.
         await expectConservation(f, [...world.traders.map((t) => t.address), ...world.others]);
       },
     );
-    const details = await fc.check(property, { numRuns: RUNS, seed: SEED, path: PATH, endOnFailure: false });
+    const details = await fc.check(property, {
+      numRuns: RUNS,
+      seed: SEED,
+      path: PATH,
+      // A replay reproduces the counterexample as printed instead of shrinking it further.
+      endOnFailure: PATH !== undefined,
+    });
     const seconds = ((Date.now() - started) / 1000).toFixed(1);
     if (details.failed) {
       const shown = details.counterexample ? fc.stringify(details.counterexample) : "";
@@ -61,7 +71,7 @@ describe("Property: stateful model of the protocol", () => {
       const message = [
         `Stateful property failed after ${details.numRuns} sequence(s) (${seconds}s): ${error.message}`,
         `Counterexample (shrunk ${details.numShrinks} time(s)): ${shown}`,
-        `Commands run before the failure in the last execution: ${current?.log.join(" → ")}`,
+        `Commands run up to the failure: ${failing.join(" → ")}`,
         `Replay: FUZZ_SEED=${details.seed} FUZZ_PATH=${details.counterexamplePath} FUZZ_REPLAY_PATH=${replay} npx hardhat test test/property/stateful.property.test.ts`,
         `    or: npm run fuzz -- --seed ${details.seed} --path ${details.counterexamplePath} --replay-path '${replay}'`,
       ].join("\n");
