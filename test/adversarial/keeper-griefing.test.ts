@@ -1,3 +1,4 @@
+import { underCoverage } from "../helpers/coverage";
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, setBalance } from "@nomicfoundation/hardhat-network-helpers";
@@ -69,7 +70,7 @@ describe("adversarial: keeper griefing", () => {
     expect(await f.token.balanceOf(f.keeper.address)).to.equal(paid);
     expect(second!.gasUsed, "replay gas").to.be.lessThan(first!.gasUsed);
     // Measured ≈ 144,000 for two skipped accounts (the first, paying, batch ≈ 271,000).
-    expect(second!.gasUsed, "replay gas").to.be.lessThan(170_000n);
+    if (!underCoverage()) expect(second!.gasUsed, "replay gas").to.be.lessThan(170_000n);
     await expectConservation(f, everyone(f));
   });
 
@@ -228,7 +229,8 @@ describe("adversarial: keeper griefing", () => {
       expect(await g.token.balanceOf(g.keeper.address)).to.equal(rewardAlone);
       const perSkipped = (stuffedReceipt!.gasUsed - base!.gasUsed) / BigInt(STUFFING);
       // Measured ≈ 77,000 (policy and position reads, one oracle read, the strategy's plan, the revert).
-      expect(perSkipped, `gas per skipped account: ${perSkipped}`).to.be.lessThan(90_000n);
+      if (!underCoverage())
+        expect(perSkipped, `gas per skipped account: ${perSkipped}`).to.be.lessThan(90_000n);
 
       // Accounts with no position or no policy are cheaper still.
       const strangers = Array.from({ length: STUFFING }, () => ethers.Wallet.createRandom().address);
@@ -236,7 +238,7 @@ describe("adversarial: keeper griefing", () => {
         await g.keeperContract.connect(g.keeper).performUpkeep(perform(strangers, strangers))
       ).wait();
       const perStranger = (empty!.gasUsed - 60_000n) / BigInt(2 * STUFFING);
-      expect(perStranger, `gas per stranger: ${perStranger}`).to.be.lessThan(25_000n);
+      if (!underCoverage()) expect(perStranger, `gas per stranger: ${perStranger}`).to.be.lessThan(25_000n);
       await expectConservation(g, [...everyone(g as unknown as F), ...g.healthy]);
     });
   });

@@ -1,3 +1,4 @@
+import { underCoverage } from "../helpers/coverage";
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
@@ -196,7 +197,8 @@ describe("adversarial: broken and manipulated price feeds", () => {
         .connect(f.keeper)
         .performUpkeep(perform([f.alice.address], [f.bob.address]), { gasLimit: 2_000_000 })
     ).wait();
-    expect(receipt!.gasUsed, "two skipped accounts").to.be.lessThan(2n * cap + 200_000n);
+    if (!underCoverage())
+      expect(receipt!.gasUsed, "two skipped accounts").to.be.lessThan(2n * cap + 200_000n);
     await expectFailsClosed(f, Status.Invalid);
   });
 
