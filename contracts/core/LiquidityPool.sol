@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 import {ERC4626} from "@openzeppelin/contracts/token/ERC20/extensions/ERC4626.sol";
 import {IERC4626} from "@openzeppelin/contracts/interfaces/IERC4626.sol";
@@ -16,9 +17,16 @@ import {ConstantsLib} from "../libraries/ConstantsLib.sol";
 /// @title LiquidityPool
 /// @notice ERC-4626 vault of liquidity providers, counterparty of trader PnL, with an insurance buffer
 ///         (see `ILiquidityPool`).
-/// @dev Accounting: `totalAssets() = token.balanceOf(pool) - insuranceBalance()`. Tokens that reach the
-///      pool without `fundInsurance` or an insurance share in `recordIncome` (trading fees, losses,
-///      donations) accrue to LPs.
+/// @dev Accounting: `cashAssets() = token.balanceOf(pool) - insuranceBalance()`, and `totalAssets()` is
+///      that cash minus traders' unrealised PnL marked at the oracle prices (`IMarginEngine.traderPnl`):
+///      what the pool owes open winners is subtracted, what open losers owe it is added. Marking keeps
+///      the share price from jumping when PnL is realised, so nobody can deposit just before a
+///      liquidation or a losing close and redeem just after to take a share of a loss other LPs carried.
+///      LP deposits, mints, withdrawals and redemptions need an `Ok` price for every market with open
+///      interest (`LiquidityPoolBadPrice()` otherwise; the `max*` views then return 0); the views never
+///      revert and mark a market without an `Ok` price at its last good price. Tokens that reach the pool
+///      without `fundInsurance` or an insurance share in `recordIncome` (trading fees, losses, donations)
+///      accrue to LPs.
 ///
 ///      Inflation attack: `_decimalsOffset()` is 6, so shares carry 6 more decimals than the token and
 ///      the conversions count 10**6 virtual shares and 1 virtual asset. An attacker who deposits 1 wei
@@ -45,6 +53,8 @@ contract LiquidityPool is ERC4626, ReentrancyGuard, ILiquidityPool {
     uint8 private constant DECIMALS_OFFSET = 6;
 
     IPauseGuardian private immutable _guardian;
+    /// @dev 10 ** (18 - token decimals): WAD per token unit.
+    uint256 private immutable _scale;
 
     address private _engine;
     uint256 private _insuranceTokens;
@@ -61,11 +71,27 @@ contract LiquidityPool is ERC4626, ReentrancyGuard, ILiquidityPool {
     ) ERC4626(token_) ERC20(name_, symbol_) {
         if (address(token_) == address(0) || guardian_ == address(0)) revert LiquidityPoolZeroAddress();
         _guardian = IPauseGuardian(guardian_);
+        uint8 tokenDecimals = IERC20Metadata(address(token_)).decimals();
+        if (tokenDecimals > 18) revert LiquidityPoolUnsupportedDecimals(tokenDecimals);
+        _scale = 10 ** (18 - tokenDecimals);
     }
 
     /// @dev Reverts unless the caller is the wired engine (always reverts while it is unset).
     modifier onlyEngine() {
         if (msg.sender != _engine) revert LiquidityPoolUnauthorized(msg.sender);
+        _;
+    }
+
+    /// @dev Reverts `LiquidityPoolBadPrice()` unless every market with open interest has an `Ok` price.
+    modifier whenPricesOk() {
+        if (!_pricesOk()) revert LiquidityPoolBadPrice();
+        _;
+    }
+
+    /// @dev Reverts `LiquidityPoolInsolvent()` while shares exist and the marked assets are 0 (open trader
+    ///      profit at least the pool's cash): a deposit would only pay what the pool owes.
+    modifier whenSolvent() {
+        if (!_solvent()) revert LiquidityPoolInsolvent();
         _;
     }
 
@@ -140,10 +166,20 @@ contract LiquidityPool is ERC4626, ReentrancyGuard, ILiquidityPool {
     // ---------------------------------------------------------------------------------------------
 
     /// @inheritdoc IERC4626
+    /// @dev Refused while paused (`LiquidityPoolPaused`), without `Ok` prices (`LiquidityPoolBadPrice`) and
+    ///      while shares exist but the marked assets are 0 (`LiquidityPoolInsolvent`); `mint` likewise.
     function deposit(
         uint256 assets,
         address receiver
-    ) public override(ERC4626, IERC4626) nonReentrant whenNotPaused(IPauseGuardian.Action.Deposit) returns (uint256) {
+    )
+        public
+        override(ERC4626, IERC4626)
+        nonReentrant
+        whenNotPaused(IPauseGuardian.Action.Deposit)
+        whenPricesOk
+        whenSolvent
+        returns (uint256)
+    {
         return super.deposit(assets, receiver);
     }
 
@@ -151,7 +187,15 @@ contract LiquidityPool is ERC4626, ReentrancyGuard, ILiquidityPool {
     function mint(
         uint256 shares,
         address receiver
-    ) public override(ERC4626, IERC4626) nonReentrant whenNotPaused(IPauseGuardian.Action.Deposit) returns (uint256) {
+    )
+        public
+        override(ERC4626, IERC4626)
+        nonReentrant
+        whenNotPaused(IPauseGuardian.Action.Deposit)
+        whenPricesOk
+        whenSolvent
+        returns (uint256)
+    {
         return super.mint(shares, receiver);
     }
 
@@ -160,7 +204,14 @@ contract LiquidityPool is ERC4626, ReentrancyGuard, ILiquidityPool {
         uint256 assets,
         address receiver,
         address owner
-    ) public override(ERC4626, IERC4626) nonReentrant whenNotPaused(IPauseGuardian.Action.Withdraw) returns (uint256) {
+    )
+        public
+        override(ERC4626, IERC4626)
+        nonReentrant
+        whenNotPaused(IPauseGuardian.Action.Withdraw)
+        whenPricesOk
+        returns (uint256)
+    {
         return super.withdraw(assets, receiver, owner);
     }
 
@@ -169,7 +220,14 @@ contract LiquidityPool is ERC4626, ReentrancyGuard, ILiquidityPool {
         uint256 shares,
         address receiver,
         address owner
-    ) public override(ERC4626, IERC4626) nonReentrant whenNotPaused(IPauseGuardian.Action.Withdraw) returns (uint256) {
+    )
+        public
+        override(ERC4626, IERC4626)
+        nonReentrant
+        whenNotPaused(IPauseGuardian.Action.Withdraw)
+        whenPricesOk
+        returns (uint256)
+    {
         return super.redeem(shares, receiver, owner);
     }
 
@@ -178,38 +236,52 @@ contract LiquidityPool is ERC4626, ReentrancyGuard, ILiquidityPool {
     // ---------------------------------------------------------------------------------------------
 
     /// @inheritdoc IERC4626
-    /// @dev The token balance minus the insurance buffer (0 should the buffer ever exceed the balance,
-    ///      which the engine's accounting must never allow, so that this view never reverts).
+    /// @dev `cashAssets()` minus traders' unrealised PnL (`IMarginEngine.traderPnl`): a profit the pool owes
+    ///      is subtracted (rounded up to token units), a loss owed to it is added (rounded down); 0 rather
+    ///      than negative. Nothing is marked while the engine is unset. Never reverts.
     function totalAssets() public view override(ERC4626, IERC4626) returns (uint256) {
+        uint256 cash = cashAssets();
+        address engine_ = _engine;
+        if (engine_ == address(0)) return cash;
+        (int256 pnlWad, ) = IMarginEngine(engine_).traderPnl();
+        if (pnlWad <= 0) return cash + uint256(-pnlWad) / _scale;
+        uint256 owed = Math.ceilDiv(uint256(pnlWad), _scale);
+        return cash > owed ? cash - owed : 0;
+    }
+
+    /// @inheritdoc ILiquidityPool
+    /// @dev 0 should the buffer ever exceed the balance, which the engine's accounting must never allow.
+    function cashAssets() public view returns (uint256) {
         uint256 balance = IERC20(asset()).balanceOf(address(this));
         uint256 insurance = _insuranceTokens;
         return balance > insurance ? balance - insurance : 0;
     }
 
     /// @inheritdoc IERC4626
-    /// @dev 0 while LP deposits are paused.
+    /// @dev 0 while LP deposits are paused, a price is not `Ok` or the pool is insolvent (see `deposit`).
     function maxDeposit(address receiver) public view override(ERC4626, IERC4626) returns (uint256) {
-        return _isPaused(IPauseGuardian.Action.Deposit) ? 0 : super.maxDeposit(receiver);
+        return _depositsOpen() ? super.maxDeposit(receiver) : 0;
     }
 
     /// @inheritdoc IERC4626
-    /// @dev 0 while LP deposits are paused.
+    /// @dev 0 while LP deposits are paused, a price is not `Ok` or the pool is insolvent (see `deposit`).
     function maxMint(address receiver) public view override(ERC4626, IERC4626) returns (uint256) {
-        return _isPaused(IPauseGuardian.Action.Deposit) ? 0 : super.maxMint(receiver);
+        return _depositsOpen() ? super.maxMint(receiver) : 0;
     }
 
     /// @inheritdoc IERC4626
-    /// @dev `min(convertToAssets(balanceOf(owner)), freeLiquidity())`; 0 while withdrawals are paused.
+    /// @dev `min(convertToAssets(balanceOf(owner)), freeLiquidity())`; 0 while withdrawals are paused or a
+    ///      price is not `Ok`.
     function maxWithdraw(address owner) public view override(ERC4626, IERC4626) returns (uint256) {
-        if (_isPaused(IPauseGuardian.Action.Withdraw)) return 0;
+        if (_isPaused(IPauseGuardian.Action.Withdraw) || !_pricesOk()) return 0;
         return Math.min(_convertToAssets(balanceOf(owner), Math.Rounding.Floor), freeLiquidity());
     }
 
     /// @inheritdoc IERC4626
     /// @dev `min(balanceOf(owner), free liquidity in shares rounded down)`, so redeeming the result never
-    ///      pays more than `freeLiquidity()`; 0 while withdrawals are paused.
+    ///      pays more than `freeLiquidity()`; 0 while withdrawals are paused or a price is not `Ok`.
     function maxRedeem(address owner) public view override(ERC4626, IERC4626) returns (uint256) {
-        if (_isPaused(IPauseGuardian.Action.Withdraw)) return 0;
+        if (_isPaused(IPauseGuardian.Action.Withdraw) || !_pricesOk()) return 0;
         return Math.min(balanceOf(owner), _convertToShares(freeLiquidity(), Math.Rounding.Floor));
     }
 
@@ -223,10 +295,10 @@ contract LiquidityPool is ERC4626, ReentrancyGuard, ILiquidityPool {
     }
 
     /// @inheritdoc ILiquidityPool
-    /// @dev `totalAssets() - min(totalAssets(), engine.requiredLiquidity())`; nothing is required while the
-    ///      engine is unset.
+    /// @dev `a - min(a, engine.requiredLiquidity())` with `a = min(totalAssets(), cashAssets())`: what open
+    ///      losers owe is not cash yet. Nothing is required while the engine is unset.
     function freeLiquidity() public view returns (uint256) {
-        uint256 assets = totalAssets();
+        uint256 assets = Math.min(totalAssets(), cashAssets());
         address engine_ = _engine;
         uint256 required = engine_ == address(0) ? 0 : IMarginEngine(engine_).requiredLiquidity();
         return assets - Math.min(assets, required);
@@ -281,6 +353,23 @@ contract LiquidityPool is ERC4626, ReentrancyGuard, ILiquidityPool {
         token_.safeTransferFrom(from, address(this), amountTokens);
         uint256 receivedTokens = token_.balanceOf(address(this)) - balanceBefore;
         if (receivedTokens != amountTokens) revert LiquidityPoolFeeOnTransfer(amountTokens, receivedTokens);
+    }
+
+    /// @dev Whether `deposit` and `mint` would pass their pause, price and solvency checks.
+    function _depositsOpen() private view returns (bool) {
+        return !_isPaused(IPauseGuardian.Action.Deposit) && _pricesOk() && _solvent();
+    }
+
+    /// @dev No shares, or marked assets above 0.
+    function _solvent() private view returns (bool) {
+        return totalSupply() == 0 || totalAssets() != 0;
+    }
+
+    /// @dev Whether every market with open interest has an `Ok` price (true while the engine is unset).
+    function _pricesOk() private view returns (bool ok) {
+        address engine_ = _engine;
+        if (engine_ == address(0)) return true;
+        (, ok) = IMarginEngine(engine_).traderPnl();
     }
 
     /// @dev Whether `action` is paused for account-level actions (market id 0).

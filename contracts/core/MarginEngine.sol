@@ -365,6 +365,28 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IMarginEngine
+    /// @dev Per market with open interest: `longOI·P (down) − longEntry + shortEntry − shortOI·P (up)`.
+    function traderPnl() external view returns (int256 pnlWad, bool pricesOk) {
+        pricesOk = true;
+        uint256 count = _s.marketCount;
+        for (uint256 marketId = 1; marketId <= count; ++marketId) {
+            MarketState memory state = _s.marketStates[marketId];
+            if (state.longOpenInterestWad == 0 && state.shortOpenInterestWad == 0) continue;
+            bytes32 asset = _s.markets[marketId].asset;
+            (uint256 priceWad, IChainlinkOracleAdapter.Status status) = _oracle.price(asset);
+            if (status != IChainlinkOracleAdapter.Status.Ok) {
+                pricesOk = false;
+                (priceWad, , ) = _oracle.lastGoodPrice(asset);
+            }
+            pnlWad +=
+                int256(uint256(state.longOpenInterestWad).mulWadDown(priceWad)) -
+                int256(uint256(state.longEntryNotionalWad)) +
+                int256(uint256(state.shortEntryNotionalWad)) -
+                int256(uint256(state.shortOpenInterestWad).mulWadUp(priceWad));
+        }
+    }
+
+    /// @inheritdoc IMarginEngine
     function totalEntryNotional() external view returns (uint256) {
         return _s.totalEntryNotionalWad;
     }

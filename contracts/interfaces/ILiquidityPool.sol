@@ -7,10 +7,12 @@ import {IERC4626} from "@openzeppelin/contracts/interfaces/IERC4626.sol";
 /// @notice ERC-4626 vault of liquidity providers, counterparty of trader PnL. It receives trading fees
 ///         and liquidation penalties, pays trader profits, and keeps an insurance buffer that absorbs
 ///         bad debt before LPs do.
-/// @dev `totalAssets() = token.balanceOf(pool) - insuranceBalance()`. The inflation attack on the first
-///      deposit is defeated by virtual shares (`_decimalsOffset`). LP withdrawals cannot take assets
-///      below `IMarginEngine.requiredLiquidity()`, the liquidity open interest requires. Trader PnL is
-///      realised accounting: LP share price moves when trader PnL is settled, not while it is open.
+/// @dev `totalAssets() = cashAssets() - IMarginEngine.traderPnl()` (in token units), with
+///      `cashAssets() = token.balanceOf(pool) - insuranceBalance()`: open trader PnL is marked at the
+///      oracle prices, so the share price moves with it and not when it is settled. LP deposits and
+///      withdrawals need an `Ok` price for every market with open interest. The inflation attack on the
+///      first deposit is defeated by virtual shares (`_decimalsOffset`). LP withdrawals cannot take
+///      assets below `IMarginEngine.requiredLiquidity()`, the liquidity open interest requires.
 interface ILiquidityPool is IERC4626 {
     /// @notice Emitted once, when the engine was wired.
     /// @param engine The margin engine.
@@ -58,6 +60,18 @@ interface ILiquidityPool is IERC4626 {
     error LiquidityPoolInvalidIncome(uint256 insuranceTokens, uint256 totalTokens);
     /// @notice Thrown when LP deposits or redemptions are paused.
     error LiquidityPoolPaused();
+
+    /// @notice Thrown by LP deposits, mints, withdrawals and redemptions while a market with open interest
+    ///         has no `Ok` price (its PnL cannot be marked).
+    error LiquidityPoolBadPrice();
+
+    /// @notice Thrown by LP deposits and mints while shares exist and the marked assets are 0: open trader
+    ///         profit is at least the pool's cash, so a deposit would only pay what the pool owes.
+    error LiquidityPoolInsolvent();
+
+    /// @notice Thrown at construction for a token with more than 18 decimals.
+    /// @param decimals The token's decimals.
+    error LiquidityPoolUnsupportedDecimals(uint8 decimals);
     /// @notice Thrown when a deposit delivered a different amount than was transferred.
     /// @param expectedTokens The amount transferred.
     /// @param receivedTokens The balance delta observed.
@@ -92,6 +106,10 @@ interface ILiquidityPool is IERC4626 {
 
     /// @notice The insurance buffer (token units).
     function insuranceBalance() external view returns (uint256);
+
+    /// @notice Tokens the pool holds for LPs before open trader PnL is marked: its balance minus the
+    ///         insurance buffer.
+    function cashAssets() external view returns (uint256);
 
     /// @notice LP assets not needed to back open interest (token units): what LPs can withdraw.
     function freeLiquidity() external view returns (uint256);

@@ -66,10 +66,14 @@ interface IMarginEngine {
         uint128 maxOpenInterestWad;
     }
 
-    /// @notice Open interest of a market (base units, WAD).
+    /// @notice Open interest of a market (base units, WAD) and the entry notional of each side
+    ///         (Σ |size| · entry price, rounded up per position; USD, WAD), from which the pool marks
+    ///         traders' unrealised PnL.
     struct MarketState {
         uint128 longOpenInterestWad;
         uint128 shortOpenInterestWad;
+        uint128 longEntryNotionalWad;
+        uint128 shortEntryNotionalWad;
     }
 
     /// @notice A position: signed size and average entry price.
@@ -442,6 +446,13 @@ interface IMarginEngine {
 
     /// @notice Liquidity the pool must keep to back open interest (token units, rounded up).
     function requiredLiquidity() external view returns (uint256);
+
+    /// @notice Traders' unrealised PnL over every market at the adapter's prices (WAD, signed: positive
+    ///         when traders are in profit, which the pool owes). A market whose price is not `Ok` is
+    ///         marked at its last good price.
+    /// @return pnlWad The PnL.
+    /// @return pricesOk Whether every market with open interest has an `Ok` price.
+    function traderPnl() external view returns (int256 pnlWad, bool pricesOk);
 
     /// @notice Sum of |size| · entry price over all open positions (WAD).
     function totalEntryNotional() external view returns (uint256);

@@ -300,15 +300,24 @@ library EngineLib {
         uint256 newEntry
     ) internal {
         IMarginEngine.MarketState storage state = s.marketStates[marketId];
-        if (oldSize > 0) state.longOpenInterestWad -= uint256(oldSize).toUint128();
-        else if (oldSize < 0) state.shortOpenInterestWad -= uint256(-oldSize).toUint128();
-        if (newSize > 0) state.longOpenInterestWad += uint256(newSize).toUint128();
-        else if (newSize < 0) state.shortOpenInterestWad += uint256(-newSize).toUint128();
+        uint256 oldNotional = MarginMath.notionalWad(oldSize, oldEntry);
+        uint256 newNotional = MarginMath.notionalWad(newSize, newEntry);
+        if (oldSize > 0) {
+            state.longOpenInterestWad -= uint256(oldSize).toUint128();
+            state.longEntryNotionalWad -= oldNotional.toUint128();
+        } else if (oldSize < 0) {
+            state.shortOpenInterestWad -= uint256(-oldSize).toUint128();
+            state.shortEntryNotionalWad -= oldNotional.toUint128();
+        }
+        if (newSize > 0) {
+            state.longOpenInterestWad += uint256(newSize).toUint128();
+            state.longEntryNotionalWad += newNotional.toUint128();
+        } else if (newSize < 0) {
+            state.shortOpenInterestWad += uint256(-newSize).toUint128();
+            state.shortEntryNotionalWad += newNotional.toUint128();
+        }
 
-        s.totalEntryNotionalWad =
-            s.totalEntryNotionalWad +
-            MarginMath.notionalWad(newSize, newEntry) -
-            MarginMath.notionalWad(oldSize, oldEntry);
+        s.totalEntryNotionalWad = s.totalEntryNotionalWad + newNotional - oldNotional;
 
         if (newSize == 0) {
             delete s.positions[account][marketId];

@@ -85,7 +85,7 @@ export async function ledger(
   out.poolBalance = await f.token.balanceOf(await f.pool.getAddress());
   out.totalMargin = await f.vault.totalMargin();
   out.totalReserve = await f.vault.totalReserve();
-  out.poolAssets = await f.pool.totalAssets();
+  out.poolAssets = await f.pool.cashAssets();
   out.insurance = await f.pool.insuranceBalance();
   out.lpSupply = await f.pool.totalSupply();
   out.entryNotional = await f.engine.totalEntryNotional();

@@ -8,7 +8,7 @@ import { deployBallast, expectConservation, usdc } from "../helpers/fixtures";
  * deposit then rounds down to few shares, the remainder accruing to the attacker. The pool counts
  * 10**6 virtual shares (`_decimalsOffset() = 6`), so the attacker's 10**6 shares sit next to 10**6
  * virtual ones that absorb about half of every donation, and the victim loses at most about one share.
- * The pool tracks no assets internally: `totalAssets() = balance − insurance`, so a donation is LP
+ * The pool tracks no assets internally: with no open positions `totalAssets() = balance − insurance`, so a donation is LP
  * income by construction (it is not reported as income, and cannot be taken back).
  */
 

@@ -66,7 +66,7 @@ describe("adversarial: rounding extraction", () => {
     const a = f.outsider;
     await f.vault.connect(a).depositMargin(a.address, usdc(100));
     const start = await worth(f, a.address);
-    const poolStart = await f.pool.totalAssets();
+    const poolStart = await f.pool.cashAssets();
     let trades = 0n;
     for (const size of [1n, 333n, 10n ** 9n]) {
       for (let i = 0; i < 25; ++i) {
@@ -79,7 +79,7 @@ describe("adversarial: rounding extraction", () => {
     const end = await worth(f, a.address);
     // Every trade charged a fee of at least one token unit (the fee rounds up), nothing came back.
     expect(end).to.be.at.most(start - trades);
-    expect(await f.pool.totalAssets()).to.equal(poolStart + (start - end));
+    expect(await f.pool.cashAssets()).to.equal(poolStart + (start - end));
     await expectConservation(f, book(f));
   });
 
@@ -108,7 +108,7 @@ describe("adversarial: rounding extraction", () => {
     // Uneven share price: an odd amount of income on top of the LP's 1,000,000.
     await f.token.connect(f.carol).transfer(await f.pool.getAddress(), 333_333n);
     const start = await worth(f, a.address);
-    const poolStart = await f.pool.totalAssets();
+    const poolStart = await f.pool.cashAssets();
     let refused = 0;
     for (let i = 0; i < 100; ++i) {
       const amount = BigInt(1 + (i % 7));
@@ -134,7 +134,7 @@ describe("adversarial: rounding extraction", () => {
     const end = await f.token.balanceOf(a.address);
     expect(await f.pool.balanceOf(a.address)).to.equal(0n);
     expect(end).to.be.at.most(start);
-    expect(await f.pool.totalAssets()).to.equal(poolStart + (start - end));
+    expect(await f.pool.cashAssets()).to.equal(poolStart + (start - end));
     await expectConservation(f, book(f));
   });
 
@@ -152,7 +152,7 @@ describe("adversarial: rounding extraction", () => {
     );
     await f.vault.connect(a).depositMargin(a.address, usdc(10));
     const start = await worth(f, a.address);
-    const poolStart = await f.pool.totalAssets();
+    const poolStart = await f.pool.cashAssets();
     let rebalances = 0;
     for (let i = 0; i < 30; ++i) {
       // Re-open to 0.001 ETH (3 USD), pull margin down to the initial requirement (health 2 < 3),
@@ -173,7 +173,7 @@ describe("adversarial: rounding extraction", () => {
     // Deposits and withdrawals only move tokens between the wallet and the margin: `worth` counts both.
     const end = await worth(f, a.address);
     expect(end).to.be.lessThan(start);
-    expect(await f.pool.totalAssets()).to.equal(poolStart + (start - end));
+    expect(await f.pool.cashAssets()).to.equal(poolStart + (start - end));
     // The oracle was never touched: every fill was at 3,000.
     expect((await f.oracle.price(ETH)).priceWad).to.equal(3_000n * WAD);
     await expectConservation(f, book(f));

@@ -115,7 +115,7 @@ export async function expectConservation(f: Ballast, accounts: string[]) {
   expect(vaultBalance).to.equal((await f.vault.totalMargin()) + (await f.vault.totalReserve()));
   const poolBalance = await f.token.balanceOf(await f.pool.getAddress());
   expect(poolBalance, "pool balance == LP assets + insurance").to.equal(
-    (await f.pool.totalAssets()) + (await f.pool.insuranceBalance()),
+    (await f.pool.cashAssets()) + (await f.pool.insuranceBalance()),
   );
   expect(await f.token.balanceOf(await f.engine.getAddress()), "engine holds no tokens").to.equal(0n);
 }

@@ -19,7 +19,12 @@ const VIRTUAL_SHARES = 10n ** 6n;
 
 describe("LiquidityPool", function () {
   async function deployFixture() {
-    const [admin, guardianSigner, riskAdmin, engine, alice, bob, carol] = await ethers.getSigners();
+    const [admin, guardianSigner, riskAdmin, , alice, bob, carol] = await ethers.getSigners();
+    // The engine is a test double (`requiredLiquidity()` and `traderPnl()` the pool reads, 0 and no PnL
+    // unless set) whose address the tests impersonate to call the engine-only functions.
+    const engineDouble: MockLiquidityRequirement = await ethers.deployContract("MockLiquidityRequirement");
+    const engine = await ethers.getImpersonatedSigner(await engineDouble.getAddress());
+    await ethers.provider.send("hardhat_setBalance", [engine.address, "0x56BC75E2D63100000"]);
     const token: MockUSDC = await ethers.deployContract("MockUSDC");
     const guardian: PauseGuardian = await ethers.deployContract("PauseGuardian", [
       admin.address,
@@ -36,13 +41,22 @@ describe("LiquidityPool", function () {
       await token.mint(user.address, STARTING_BALANCE);
       await token.connect(user).approve(await pool.getAddress(), ethers.MaxUint256);
     }
-    return { token, guardian, pool, admin, guardianSigner, riskAdmin, engine, alice, bob, carol };
+    return {
+      token,
+      guardian,
+      pool,
+      admin,
+      guardianSigner,
+      riskAdmin,
+      engine,
+      engineDouble,
+      alice,
+      bob,
+      carol,
+    };
   }
 
-  /**
-   * Engine wired to a plain signer, to call the engine-only functions; alice has deposited 1,000.
-   * A signer has no `requiredLiquidity()`, so LP withdrawals are tested with `withRequirementFixture`.
-   */
+  /** Engine wired to the impersonated test double, to call the engine-only functions; alice has deposited 1,000. */
   async function withEngineFixture() {
     const fixture = await deployFixture();
     await fixture.pool.connect(fixture.admin).setEngine(fixture.engine.address);
@@ -655,6 +669,101 @@ describe("LiquidityPool", function () {
           "LiquidityPoolZeroAmount",
         );
       });
+    });
+  });
+
+  describe("marking open trader PnL", function () {
+    it("subtracts a profit traders are owed and adds a loss they owe, in token units", async function () {
+      const { pool, engineDouble } = await loadFixture(withEngineFixture);
+      expect(await pool.totalAssets()).to.equal(usdc(1_000));
+      await engineDouble.setTraderPnl(ethers.parseEther("250.0000001"), true); // owed: rounded up
+      expect(await pool.cashAssets()).to.equal(usdc(1_000));
+      expect(await pool.totalAssets()).to.equal(usdc(1_000) - usdc("250.000001"));
+      await engineDouble.setTraderPnl(-ethers.parseEther("250.0000009"), true); // owed to the pool: down
+      expect(await pool.totalAssets()).to.equal(usdc(1_000) + usdc(250));
+      await engineDouble.setTraderPnl(ethers.parseEther("5000"), true); // more than the pool holds
+      expect(await pool.totalAssets()).to.equal(0n);
+    });
+
+    it("refuses deposits while its marked assets are 0, so nobody pays what it owes", async function () {
+      const { pool, engineDouble, bob } = await loadFixture(withEngineFixture);
+      await engineDouble.setTraderPnl(ethers.parseEther("1000"), true); // owes exactly its cash
+      expect(await pool.totalAssets()).to.equal(0n);
+      expect(await pool.maxDeposit(bob.address)).to.equal(0n);
+      expect(await pool.maxMint(bob.address)).to.equal(0n);
+      await expect(pool.connect(bob).deposit(usdc(100), bob.address)).to.be.revertedWithCustomError(
+        pool,
+        "LiquidityPoolInsolvent",
+      );
+      await expect(pool.connect(bob).mint(10n ** 6n, bob.address)).to.be.revertedWithCustomError(
+        pool,
+        "LiquidityPoolInsolvent",
+      );
+      await engineDouble.setTraderPnl(ethers.parseEther("999.999999"), true); // one unit left
+      await expect(pool.connect(bob).deposit(usdc(100), bob.address)).to.emit(pool, "Deposit");
+    });
+
+    it("prices shares at the marked assets", async function () {
+      const { pool, engineDouble, bob } = await loadFixture(withEngineFixture);
+      await engineDouble.setTraderPnl(ethers.parseEther("500"), true); // half the pool is owed
+      const shares = await pool.previewDeposit(usdc(500));
+      await pool.connect(bob).deposit(usdc(500), bob.address);
+      expect(await pool.balanceOf(bob.address)).to.equal(shares);
+      // 500 marked assets held by alice's 1e9 shares: bob's 500 buys about as many again.
+      expect(shares).to.be.closeTo(usdc(1_000) * VIRTUAL_SHARES, VIRTUAL_SHARES * 2n);
+    });
+
+    it("never frees more than its cash when traders owe it", async function () {
+      const { pool, engineDouble, alice } = await loadFixture(withEngineFixture);
+      await engineDouble.setTraderPnl(-ethers.parseEther("1000"), true);
+      expect(await pool.totalAssets()).to.equal(usdc(2_000));
+      expect(await pool.freeLiquidity()).to.equal(usdc(1_000));
+      expect(await pool.maxWithdraw(alice.address)).to.equal(usdc(1_000));
+      await engineDouble.setRequiredLiquidity(usdc(400));
+      expect(await pool.freeLiquidity()).to.equal(usdc(600));
+    });
+
+    it("refuses entries and exits without Ok prices, and its max views answer 0", async function () {
+      const { pool, engineDouble, alice, bob } = await loadFixture(withEngineFixture);
+      await engineDouble.setTraderPnl(ethers.parseEther("100"), false);
+      expect(await pool.totalAssets()).to.equal(usdc(900)); // the views still answer
+      for (const view of [pool.maxDeposit(bob.address), pool.maxMint(bob.address)])
+        expect(await view).to.equal(0n);
+      for (const view of [pool.maxWithdraw(alice.address), pool.maxRedeem(alice.address)])
+        expect(await view).to.equal(0n);
+      await expect(pool.connect(bob).deposit(usdc(1), bob.address)).to.be.revertedWithCustomError(
+        pool,
+        "LiquidityPoolBadPrice",
+      );
+      await expect(pool.connect(bob).mint(10n ** 6n, bob.address)).to.be.revertedWithCustomError(
+        pool,
+        "LiquidityPoolBadPrice",
+      );
+      await expect(
+        pool.connect(alice).withdraw(usdc(1), alice.address, alice.address),
+      ).to.be.revertedWithCustomError(pool, "LiquidityPoolBadPrice");
+      await expect(
+        pool.connect(alice).redeem(10n ** 6n, alice.address, alice.address),
+      ).to.be.revertedWithCustomError(pool, "LiquidityPoolBadPrice");
+      await engineDouble.setTraderPnl(ethers.parseEther("100"), true);
+      await expect(pool.connect(bob).deposit(usdc(1), bob.address)).to.emit(pool, "Deposit");
+    });
+
+    it("refuses a token with more than 18 decimals", async function () {
+      const { guardian } = await loadFixture(deployFixture);
+      // Any contract answering `decimals()` with 19 stands in for such a token (a Chainlink mock here).
+      const wide = await ethers.deployContract("MockV3Aggregator", [19, 1]);
+      const factory = await ethers.getContractFactory("LiquidityPool");
+      await expect(
+        ethers.deployContract("LiquidityPool", [
+          await wide.getAddress(),
+          await guardian.getAddress(),
+          "x",
+          "x",
+        ]),
+      )
+        .to.be.revertedWithCustomError(factory, "LiquidityPoolUnsupportedDecimals")
+        .withArgs(19);
     });
   });
 });

@@ -178,7 +178,7 @@ describe("MarginEngine", () => {
     it("opens a long at the oracle price and charges the fee", async () => {
       const f = await loadFixture(deployFunded);
       await f.vault.connect(f.alice).depositMargin(f.alice.address, usdc(10_000));
-      const poolBefore = await f.pool.totalAssets();
+      const poolBefore = await f.pool.cashAssets();
       const size = parseEther("10");
       // fee = 10 × 3,000 × 0.0005 = 15 USDC
       await expect(f.engine.connect(f.alice).modifyPosition(ETH_MARKET, size))
@@ -194,7 +194,7 @@ describe("MarginEngine", () => {
           usdc(15),
         );
       expect(await f.vault.marginOf(f.alice.address)).to.equal(usdc(10_000 - 15));
-      expect(await f.pool.totalAssets()).to.equal(poolBefore + usdc(15));
+      expect(await f.pool.cashAssets()).to.equal(poolBefore + usdc(15));
       const pos = await f.engine.position(f.alice.address, ETH_MARKET);
       expect(pos.sizeWad).to.equal(size);
       expect(pos.entryPriceWad).to.equal(parseEther("3000"));
@@ -221,7 +221,7 @@ describe("MarginEngine", () => {
       const f = await loadFixture(aliceLong);
       await f.ethFeed.updateAnswer(answer(3_300));
       const margin = await f.vault.marginOf(f.alice.address);
-      const poolBefore = await f.pool.totalAssets();
+      const poolBefore = await f.pool.cashAssets();
       // close 4 ETH: pnl = 4 × 300 = 1,200; fee = 4 × 3,300 × 0.0005 = 6.6
       await expect(f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("-4")))
         .to.emit(f.engine, "PositionModified")
@@ -236,7 +236,7 @@ describe("MarginEngine", () => {
           usdc("6.6"),
         );
       expect(await f.vault.marginOf(f.alice.address)).to.equal(margin + usdc("1193.4"));
-      expect(await f.pool.totalAssets()).to.equal(poolBefore - usdc("1193.4"));
+      expect(await f.pool.cashAssets()).to.equal(poolBefore - usdc("1193.4"));
       await expectConservation(f, [f.alice.address]);
     });
 
@@ -566,7 +566,7 @@ describe("MarginEngine", () => {
       const f = await loadFixture(aliceLong);
       await f.pool.connect(f.lp).fundInsurance(usdc(300));
       await movePrice(f.ethFeed, 1_950); // loss 10,500 > margin 9,985
-      const lpAssetsBefore = await f.pool.totalAssets();
+      const lpAssetsBefore = await f.pool.cashAssets();
       const tx = f.engine.connect(f.keeper).liquidate(f.alice.address);
       // reward: penalty 1% × 19,500 = 195, half = 97.5, paid first; then 9,887.5 of the 10,500 loss.
       const reward = usdc("97.5");
@@ -590,7 +590,7 @@ describe("MarginEngine", () => {
       expect(await f.engine.activeAccountCount()).to.equal(0n);
       expect(await f.pool.insuranceBalance()).to.equal(0n);
       // LPs received the margin (minus the reward) and the insurance buffer.
-      expect(await f.pool.totalAssets()).to.equal(lpAssetsBefore + usdc(9_985) - reward + usdc(300));
+      expect(await f.pool.cashAssets()).to.equal(lpAssetsBefore + usdc(9_985) - reward + usdc(300));
       await expectConservation(f, [f.alice.address]);
     });
 

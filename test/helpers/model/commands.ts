@@ -24,6 +24,7 @@ import {
   predictLiquidate,
   predictModify,
   predictRebalance,
+  poolPriceBlock,
   predictWithdrawMargin,
   reverts,
   selectorOf,
@@ -628,8 +629,11 @@ const keeperPerform = fc.boolean().map(
 
 const lpDeposit = fc.integer({ min: 1_000, max: 200_000 }).map(
   (amount) =>
-    new Step(`pool.deposit(${amount} USDC)`, async (m, w) => {
-      const e = isPaused(m, 0n, Action.Deposit) ? reverts("LiquidityPoolPaused") : SUCCESS;
+    new Step(`pool.deposit(${amount} USDC)`, async (m, w, pre) => {
+      const e = isPaused(m, 0n, Action.Deposit)
+        ? reverts("LiquidityPoolPaused")
+        : (poolPriceBlock(pre) ??
+          (pre.poolShares !== 0n && pre.poolAssets === 0n ? reverts("LiquidityPoolInsolvent") : SUCCESS));
       const o = await w.attempt(() => w.f.pool.connect(w.lp).deposit(usdc(amount), w.lp.address));
       run(w, "pool.deposit", "pool.deposit", o, e);
       return { outcomes: [o] };
@@ -643,16 +647,19 @@ const lpExit = fc.record({ redeem: fc.boolean(), share: bps }).map(
       const { pool } = w.f;
       const lp = w.lp.address;
       const paused = isPaused(m, 0n, Action.Withdraw);
-      const max = paused
-        ? redeem
-          ? pre.lpShares
-          : await pool.convertToAssets(pre.lpShares)
-        : redeem
-          ? await pool.maxRedeem(lp)
-          : await pool.maxWithdraw(lp);
+      const blocked = paused ? null : poolPriceBlock(pre);
+      // While paused or without Ok prices the max* views answer 0: try a share of the LP's holding.
+      const max =
+        paused || blocked !== null
+          ? redeem
+            ? pre.lpShares
+            : await pool.convertToAssets(pre.lpShares)
+          : redeem
+            ? await pool.maxRedeem(lp)
+            : await pool.maxWithdraw(lp);
       const amount = (max * BigInt(share)) / 10_000n;
       if (amount === 0n) return { outcomes: [] };
-      const e = paused ? reverts("LiquidityPoolPaused") : SUCCESS;
+      const e = paused ? reverts("LiquidityPoolPaused") : (blocked ?? SUCCESS);
       const o = await w.attempt(() =>
         redeem ? pool.connect(w.lp).redeem(amount, lp, lp) : pool.connect(w.lp).withdraw(amount, lp, lp),
       );

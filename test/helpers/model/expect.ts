@@ -56,6 +56,21 @@ export function priceBlock(pre: Snapshot, marketIdx: number[]): Expectation | nu
   return null;
 }
 
+/**
+ * LP deposits and exits need an `Ok` price for every market with open interest (`LiquidityPoolBadPrice`):
+ * the pool marks open trader PnL at those prices. Only traders hold positions in the model.
+ */
+export function poolPriceBlock(pre: Snapshot): Expectation | null {
+  const withInterest = MARKETS.map((_, k) => k).filter((k) => pre.traders.some((t) => t.sizes[k] !== 0n));
+  let uncertain = false;
+  for (const k of withInterest) {
+    const p = pre.prices[MARKETS[k].name];
+    if (!p.certain) uncertain = true;
+    else if (p.status !== Status.Ok) return reverts("LiquidityPoolBadPrice");
+  }
+  return uncertain ? UNCERTAIN : null;
+}
+
 /** `modifyPosition(market, delta)` by trader `i` (`closePosition` is `delta = -size`). */
 export function predictModify(m: Model, pre: Snapshot, i: number, k: number, delta: bigint): Expectation {
   const id = MARKETS[k].id;

@@ -188,7 +188,12 @@ export interface Snapshot {
   totalSupply: bigint;
   vaultTotalMargin: bigint;
   vaultTotalReserve: bigint;
+  /** `pool.totalAssets()`: cash with open trader PnL marked. */
   poolAssets: bigint;
+  /** `pool.cashAssets()`: the pool's balance minus insurance. */
+  poolCash: bigint;
+  /** The price each market's open PnL is marked at: the adapter's price when `Ok`, else its last good price. */
+  marks: Record<MarketName, bigint>;
   poolInsurance: bigint;
   poolShares: bigint;
   lpShares: bigint;
@@ -299,6 +304,7 @@ export class World {
       vaultTotalMargin,
       vaultTotalReserve,
       poolAssets,
+      poolCash,
       poolInsurance,
       poolShares,
       lpShares,
@@ -307,6 +313,8 @@ export class World {
       ethRound,
       btcRound,
       seqRound,
+      ethLast,
+      btcLast,
     ] = await Promise.all([
       Promise.all(traderAddrs.map((a) => f.vault.balancesOf(a))),
       Promise.all(this.others.map((a) => f.vault.balancesOf(a))),
@@ -317,6 +325,7 @@ export class World {
       f.vault.totalMargin(),
       f.vault.totalReserve(),
       f.pool.totalAssets(),
+      f.pool.cashAssets(),
       f.pool.insuranceBalance(),
       f.pool.totalSupply(),
       f.pool.balanceOf(this.lp.address),
@@ -325,6 +334,8 @@ export class World {
       f.ethFeed.latestRoundData(),
       f.btcFeed.latestRoundData(),
       this.sequencer.latestRoundData(),
+      f.oracle.lastGoodPrice(ETH),
+      f.oracle.lastGoodPrice(BTC),
     ]);
     const sequencerAnswer = seqRound[1];
     const sequencerStartedAt = seqRound[2];
@@ -354,6 +365,11 @@ export class World {
       vaultTotalMargin,
       vaultTotalReserve,
       poolAssets,
+      poolCash,
+      marks: {
+        ETH: Number(ethPrice[1]) === Status.Ok ? ethPrice[0] : ethLast[0],
+        BTC: Number(btcPrice[1]) === Status.Ok ? btcPrice[0] : btcLast[0],
+      },
       poolInsurance,
       poolShares,
       lpShares,
