@@ -271,7 +271,7 @@ interface IMarginEngine {
     error MarginEngineOpenInterestCapExceeded(uint256 marketId, uint256 openInterestWad, uint256 capWad);
     /// @notice Thrown when the pool's liquidity cannot back the open interest after the trade.
     /// @param requiredTokens Liquidity required (token units).
-    /// @param availableTokens Pool assets (token units).
+    /// @param availableTokens Pool cash (`ILiquidityPool.cashAssets`, token units).
     error MarginEngineInsufficientPoolLiquidity(uint256 requiredTokens, uint256 availableTokens);
     /// @notice Thrown when an account would hold positions in more than `MAX_MARKETS_PER_ACCOUNT` markets.
     /// @param account The account.

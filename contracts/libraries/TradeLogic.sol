@@ -177,8 +177,9 @@ library TradeLogic {
         t.traderDeltaTokens = EngineLib.toTraderDeltaTokens(netWad, scale);
     }
 
-    /// @dev Checks the open-interest caps of `marketId` and that the pool can back all open notional
-    ///      once `traderDeltaTokens` has been settled.
+    /// @dev Checks the open-interest caps of `marketId` and that the pool's cash (`cashAssets`, open PnL
+    ///      not marked, so no other market's price is read) can back all open notional once
+    ///      `traderDeltaTokens` has been settled.
     function _checkCapacity(
         EngineLib.Layout storage s,
         EngineLib.Wiring memory w,
@@ -193,7 +194,7 @@ library TradeLogic {
         if (state.shortOpenInterestWad > capWad) {
             revert IMarginEngine.MarginEngineOpenInterestCapExceeded(marketId, state.shortOpenInterestWad, capWad);
         }
-        uint256 assets = w.pool.totalAssets();
+        uint256 assets = w.pool.cashAssets();
         assets =
             traderDeltaTokens >= 0
                 ? assets - Math.min(assets, uint256(traderDeltaTokens))

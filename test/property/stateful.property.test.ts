@@ -1,3 +1,4 @@
+import { underCoverage } from "../helpers/coverage";
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import fc from "fast-check";
@@ -17,7 +18,8 @@ import { Stats, World, initialModel, statefulFixture } from "../helpers/model/wo
  * replay path; `FUZZ_SEED=<s> FUZZ_PATH=<path> FUZZ_REPLAY_PATH=<replay>` (or `npm run fuzz -- --seed <s>
  * --path <path> --replay-path <replay>`) replays exactly the shrunk counterexample.
  */
-const RUNS = Number(process.env.FUZZ_RUNS ?? 200);
+// Under solidity-coverage (instrumented, several times slower) 50 sequences reach every command.
+const RUNS = Number(process.env.FUZZ_RUNS ?? (underCoverage() ? 50 : 200));
 const SEED = Number(process.env.FUZZ_SEED ?? 20261125);
 const PATH = process.env.FUZZ_PATH || undefined;
 const REPLAY_PATH = process.env.FUZZ_REPLAY_PATH || undefined;
