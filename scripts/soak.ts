@@ -205,6 +205,9 @@ async function soak(o: Options): Promise<number> {
   let t = Date.now();
   const node = new Child("hardhat node", ["node", "--port", String(port), "--hostname", "127.0.0.1"], {});
   const provider = await waitForNode(url, 120_000, node);
+  // `hardhat node` logs (and traces, to name contracts and calls) every request; the soak sends tens of
+  // thousands. The log goes nowhere here, so it is switched off.
+  await provider.send("hardhat_setLoggingEnabled", [false]);
   timing.nodeStartSeconds = seconds(Date.now() - t);
   log(`hardhat node on ${url} (pid ${node.process.pid})`);
   const env = { LOCAL_RPC_URL: url };
@@ -415,6 +418,8 @@ async function soak(o: Options): Promise<number> {
   let shifted = 0;
   let maxRoundMs = 0;
   let cyclesWaited = 0;
+  let pushMs = 0;
+  let waitMs = 0;
   const notQuiescent: { round: number; block: number; cycles: number }[] = [];
   const progressEvery = Math.max(1, Math.round(rounds.length / 20));
   const answerGas = 200_000n;
@@ -458,6 +463,8 @@ async function soak(o: Options): Promise<number> {
         throw new Error(`round ${i}: update mined apart from the round`);
     }
     roundId++;
+    const pushed = Date.now();
+    pushMs += pushed - roundStarted;
 
     // Wait for a completed cycle that scanned the state at or after the push and sent nothing.
     let recorded = !o.keeperRecordsRounds;
@@ -485,6 +492,7 @@ async function soak(o: Options): Promise<number> {
       notQuiescent.push({ round: i, block: pushBlock, cycles });
     }
     cyclesWaited += cycles;
+    waitMs += Date.now() - pushed;
     cursor = found + 1;
     maxRoundMs = Math.max(maxRoundMs, Date.now() - roundStarted);
     if ((i + 1) % progressEvery === 0 || i === rounds.length - 1) {
@@ -594,6 +602,10 @@ async function soak(o: Options): Promise<number> {
   const logRebalanced = performLines.reduce((s, l) => s + (l.rebalanced as string[]).length, 0);
   const logLiquidated = performLines.reduce((s, l) => s + (l.liquidated as string[]).length, 0);
   const cycleMs = cycles.reduce((s, c) => s + Number(c.durationMs ?? 0), 0);
+  const quietCycles = cycles
+    .filter((c) => c.status === "done" && c.sent === 0)
+    .map((c) => Number(c.durationMs))
+    .sort((a, b) => a - b);
 
   // End state: health of every trader, and what checkUpkeep still finds.
   const addresses = book.map((tr) => tr.address);
@@ -610,13 +622,22 @@ async function soak(o: Options): Promise<number> {
   const activeAtEnd = Number(await engine.activeAccountCount());
   let leftRebalance = 0;
   let leftLiquidate = 0;
-  for (let start = 0; start < activeAtEnd; start += 100) {
-    const checkData = encodeCheck(start, 100);
+  const scanStarted = Date.now();
+  for (let start = 0; start < activeAtEnd; start += o.pageSize) {
+    const checkData = encodeCheck(start, o.pageSize);
     const [, performData] = await keeperContract.checkUpkeep(checkData);
     const [r, l] = keeperI.getAbiCoder().decode(["address[]", "address[]", "address[]"], performData);
     leftRebalance += r.length;
     leftLiquidate += l.length;
   }
+  const fullScanMs = Date.now() - scanStarted;
+  // Gas of one checkUpkeep over every active account (null when over the node's call gas cap).
+  const scanGas = await provider
+    .estimateGas({
+      to: A.keeper,
+      data: encode(keeperI, "checkUpkeep", [encodeCheck(0, Math.max(1, activeAtEnd))]),
+    })
+    .catch(() => null);
 
   // Conservation, to the wei (as test/helpers/fixtures.ts `expectConservation`, plus the token supply).
   const holders = [deployer, keeperSigner, lp, funder, pusher, A.keeper, A.engine, ...addresses];
@@ -712,6 +733,13 @@ async function soak(o: Options): Promise<number> {
       secondsPerRound: Number((timing.replaySeconds / rounds.length).toFixed(3)),
       maxRoundSeconds: seconds(maxRoundMs),
       keeperCycleSeconds: seconds(cycleMs),
+      // Where a round's time goes: pushing it (and recording it), then waiting for the keeper: its
+      // block poll (500 ms on an HTTP network) and its cycles; the cycle is mostly the checkUpkeep scan.
+      pushSeconds: seconds(pushMs),
+      waitForKeeperSeconds: seconds(waitMs),
+      quietCycleMedianMs: quietCycles.length ? quietCycles[Math.floor(quietCycles.length / 2)] : null,
+      fullScanMsAtEnd: fullScanMs,
+      fullScanGasAtEnd: scanGas === null ? null : scanGas.toString(),
     },
     transactions: {
       deployment: await countDeploymentTxs(provider, deployBlock),
