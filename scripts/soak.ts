@@ -467,6 +467,10 @@ async function soak(o: Options): Promise<number> {
     pushMs += pushed - roundStarted;
 
     // Wait for a completed cycle that scanned the state at or after the push and sent nothing.
+    // A cycle's scan runs after its feed updates, so one that sent updates but no performUpkeep also
+    // leaves nothing to do (and the keeper runs no further cycle for its own update's block).
+    const settled = (l: KeeperLine) =>
+      l.status === "done" && Number(l.sent) === Number(l.updates) && recorded;
     let recorded = !o.keeperRecordsRounds;
     let cycles = 0;
     const found = await keeperLog.waitFor(
@@ -481,14 +485,14 @@ async function soak(o: Options): Promise<number> {
         }
         if (l.event !== "cycle" || typeof l.block !== "number" || l.block < pushBlock) return false;
         cycles++;
-        if (l.status === "done" && l.sent === 0 && recorded) return true;
+        if (settled(l)) return true;
         return cycles >= o.maxCyclesPerRound;
       },
       o.roundTimeoutMs,
       keeperDied,
     );
     const last = keeperLog.lines[found];
-    if (!(last.status === "done" && last.sent === 0 && recorded)) {
+    if (!settled(last)) {
       notQuiescent.push({ round: i, block: pushBlock, cycles });
     }
     cyclesWaited += cycles;
