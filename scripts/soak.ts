@@ -40,6 +40,8 @@ import type {
   MockV3Aggregator,
   RebalanceKeeper,
 } from "../typechain-types";
+import { enumName, SKIP_REASON } from "../tasks/lib/enums";
+import { ErrorDecoder } from "../tasks/lib/errors";
 import { emulateRounds, MAINNET_ETH_USD, pathStats, readPriceCsv } from "../tasks/lib/sim/prices";
 import { makeBook, Trader } from "./soak/book";
 import { contractAt, encode, pool, Sender, SentTx } from "./soak/chain";
@@ -60,11 +62,14 @@ interface Options {
   pageSize: number;
   roundTimeoutMs: number;
   maxCyclesPerRound: number;
+  nodeHardfork?: string;
+  nodeBlockGasLimit?: number;
 }
 
 const USAGE =
   "usage: npm run soak [-- --accounts N] [--rounds N] [--prices <csv>] [--port N] [--json <file>] [--seed N]\n" +
-  "       [--keeper-records-rounds] [--gas-budget GAS] [--page-size N] [--round-timeout S] [--max-cycles-per-round N]";
+  "       [--keeper-records-rounds] [--gas-budget GAS] [--page-size N] [--round-timeout S] [--max-cycles-per-round N]\n" +
+  "       [--node-hardfork <name>] [--node-block-gas-limit GAS]";
 
 class UsageError extends Error {}
 
@@ -131,6 +136,15 @@ function parseArgs(argv: string[]): Options {
         break;
       case "--max-cycles-per-round":
         o.maxCyclesPerRound = int(a, v, 1);
+        i++;
+        break;
+      case "--node-hardfork":
+        if (v === undefined) throw new UsageError("--node-hardfork needs a hardfork name");
+        o.nodeHardfork = v;
+        i++;
+        break;
+      case "--node-block-gas-limit":
+        o.nodeBlockGasLimit = int(a, v, 1_000_000);
         i++;
         break;
       case "--keeper-records-rounds":
@@ -203,7 +217,14 @@ async function soak(o: Options): Promise<number> {
   if (!(await portIsFree(port))) throw new UsageError(`port ${port} is in use`);
   const url = `http://127.0.0.1:${port}`;
   let t = Date.now();
-  const node = new Child("hardhat node", ["node", "--port", String(port), "--hostname", "127.0.0.1"], {});
+  const nodeEnv: Record<string, string> = {};
+  if (o.nodeHardfork !== undefined) nodeEnv.SOAK_NODE_HARDFORK = o.nodeHardfork;
+  if (o.nodeBlockGasLimit !== undefined) nodeEnv.SOAK_NODE_BLOCK_GAS_LIMIT = String(o.nodeBlockGasLimit);
+  const node = new Child(
+    "hardhat node",
+    ["--config", "scripts/soak/node.config.ts", "node", "--port", String(port), "--hostname", "127.0.0.1"],
+    nodeEnv,
+  );
   const provider = await waitForNode(url, 120_000, node);
   // `hardhat node` logs (and traces, to name contracts and calls) every request; the soak sends tens of
   // thousands. The log goes nowhere here, so it is switched off.
@@ -418,6 +439,7 @@ async function soak(o: Options): Promise<number> {
   let shifted = 0;
   let maxRoundMs = 0;
   let cyclesWaited = 0;
+  let failingRounds = 0;
   let pushMs = 0;
   let waitMs = 0;
   const notQuiescent: { round: number; block: number; cycles: number }[] = [];
@@ -473,6 +495,7 @@ async function soak(o: Options): Promise<number> {
       l.status === "done" && Number(l.sent) === Number(l.updates) && recorded;
     let recorded = !o.keeperRecordsRounds;
     let cycles = 0;
+    let errorCycles = 0;
     const found = await keeperLog.waitFor(
       cursor,
       (l: KeeperLine) => {
@@ -486,6 +509,8 @@ async function soak(o: Options): Promise<number> {
         if (l.event !== "cycle" || typeof l.block !== "number" || l.block < pushBlock) return false;
         cycles++;
         if (settled(l)) return true;
+        errorCycles = l.status === "error" ? errorCycles + 1 : 0;
+        if (errorCycles >= 3) return true; // failing every cycle: no point waiting for more
         return cycles >= o.maxCyclesPerRound;
       },
       o.roundTimeoutMs,
@@ -494,7 +519,15 @@ async function soak(o: Options): Promise<number> {
     const last = keeperLog.lines[found];
     if (!settled(last)) {
       notQuiescent.push({ round: i, block: pushBlock, cycles });
-    }
+      failingRounds = last.status === "error" ? failingRounds + 1 : 0;
+      if (failingRounds >= 3) {
+        const errors = keeperLog.of("error").slice(-3);
+        throw new Error(
+          `the keeper failed every cycle for 3 rounds in a row (rounds ${i - 2}-${i}); its last errors:\n` +
+            errors.map((e) => JSON.stringify(e)).join("\n"),
+        );
+      }
+    } else failingRounds = 0;
     cyclesWaited += cycles;
     waitMs += Date.now() - pushed;
     cursor = found + 1;
@@ -557,8 +590,11 @@ async function soak(o: Options): Promise<number> {
   // The engine's, pool's and keeper contract's events.
   const logsOf = async (address: string, iface: Interface) =>
     (await provider.getLogs({ address, fromBlock: replayStartBlock, toBlock: endBlock }))
-      .map((l: Log) => iface.parseLog(l))
-      .filter((p) => p !== null);
+      .map((l: Log) => {
+        const parsed = iface.parseLog(l);
+        return parsed === null ? null : { name: parsed.name, args: parsed.args, tx: l.transactionHash };
+      })
+      .filter((e) => e !== null);
   const engineEvents = await logsOf(A.engine, engineI);
   const poolEvents = await logsOf(A.pool, poolI);
   const keeperEvents = await logsOf(A.keeper, keeperI);
@@ -582,13 +618,16 @@ async function soak(o: Options): Promise<number> {
   };
   const badDebtEvents = poolEvents.filter((e) => e.name === "BadDebtRecorded");
   const upkeeps = keeperEvents.filter((e) => e.name === "UpkeepPerformed");
+  const decoder = ErrorDecoder.fromInterfaces([engineI, keeperI, oracleI, vaultI, poolI]);
   const accountSkipped = keeperEvents
     .filter((e) => e.name === "AccountSkipped")
     .map((e) => ({
       account: String(e.args[0]),
-      reason: Number(e.args[1]),
-      errorSelector: String(e.args[2]),
+      reason: enumName(SKIP_REASON, e.args[1] as bigint),
+      error: decoder.nameOf(String(e.args[2])),
+      tx: e.tx,
     }));
+
   const rewardTokens = upkeeps.reduce((s, e) => s + (e.args.getValue("rewardTokens") as bigint), 0n);
 
   // The keeper's log.
@@ -700,6 +739,10 @@ async function soak(o: Options): Promise<number> {
       seed: o.seed,
       port,
       roundsRecordedBy: o.keeperRecordsRounds ? "keeper" : "soak",
+      node: {
+        hardfork: o.nodeHardfork ?? "the project's (Hardhat's default)",
+        blockGasLimit: o.nodeBlockGasLimit ?? "the project's (Hardhat's default)",
+      },
       keeperArgs,
       keeperLog: relative(process.cwd(), keeperLogPath),
     },
@@ -910,6 +953,16 @@ function printTable(r: any) {
   const width = Math.max(...rows.map(([k]) => k.length));
   console.log("");
   for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
+  // Every skip the keeper stated, with its reason (all of them are in the JSON report).
+  const skips = r.keeper.skips.list as KeeperLine[];
+  for (const l of skips.slice(0, 20)) {
+    const { ts: _ts, event: _event, reason, ...rest } = l;
+    console.log(`  skip ${String(reason)}: ${JSON.stringify(rest)}`);
+  }
+  if (skips.length > 20) console.log(`  … ${skips.length - 20} more skips in the JSON report`);
+  for (const a of r.keeper.accountsSkippedOnChain.slice(0, 20)) {
+    console.log(`  skipped on chain: ${a.account} (${a.reason}, ${a.error}, tx ${a.tx})`);
+  }
   for (const c of r.conservation.checks) {
     if (!c.ok) console.log(`  conservation FAILED: ${c.name}: ${c.actual} != ${c.expected}`);
   }
