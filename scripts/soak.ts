@@ -59,6 +59,7 @@ interface Options {
   seed: number;
   keeperRecordsRounds: boolean;
   gasBudget: number;
+  maxBatch: number;
   pageSize: number;
   roundTimeoutMs: number;
   maxCyclesPerRound: number;
@@ -68,7 +69,7 @@ interface Options {
 
 const USAGE =
   "usage: npm run soak [-- --accounts N] [--rounds N] [--prices <csv>] [--port N] [--json <file>] [--seed N]\n" +
-  "       [--keeper-records-rounds] [--gas-budget GAS] [--page-size N] [--round-timeout S] [--max-cycles-per-round N]\n" +
+  "       [--keeper-records-rounds] [--gas-budget GAS] [--max-batch N] [--page-size N] [--round-timeout S] [--max-cycles-per-round N]\n" +
   "       [--node-hardfork <name>] [--node-block-gas-limit GAS]";
 
 class UsageError extends Error {}
@@ -81,7 +82,8 @@ function parseArgs(argv: string[]): Options {
     json: "reports/soak.json",
     seed: 1,
     keeperRecordsRounds: false,
-    gasBudget: 15_000_000,
+    gasBudget: 5_000_000,
+    maxBatch: 20,
     pageSize: 100,
     roundTimeoutMs: 180_000,
     maxCyclesPerRound: 12,
@@ -124,6 +126,10 @@ function parseArgs(argv: string[]): Options {
         break;
       case "--gas-budget":
         o.gasBudget = int(a, v, 100_000);
+        i++;
+        break;
+      case "--max-batch":
+        o.maxBatch = int(a, v, 1);
         i++;
         break;
       case "--page-size":
@@ -232,6 +238,17 @@ async function soak(o: Options): Promise<number> {
   timing.nodeStartSeconds = seconds(Date.now() - t);
   log(`hardhat node on ${url} (pid ${node.process.pid})`);
   const env = { LOCAL_RPC_URL: url };
+  // The node's resident memory (Linux), sampled while the soak waits for the keeper.
+  let nodePeakRssMb = 0;
+  const sampleNodeMemory = () => {
+    try {
+      const status = readFileSync(`/proc/${node.process.pid}/status`, "utf8");
+      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+      nodePeakRssMb = Math.max(nodePeakRssMb, Math.round(kb / 1024));
+    } catch {
+      // not Linux, or the node is gone
+    }
+  };
 
   // 2. deployment
   t = Date.now();
@@ -414,6 +431,8 @@ async function soak(o: Options): Promise<number> {
     "1",
     "--gas-budget",
     String(o.gasBudget),
+    "--max-batch",
+    String(o.maxBatch),
     "--page-size",
     String(o.pageSize),
     "--poll-interval",
@@ -424,8 +443,14 @@ async function soak(o: Options): Promise<number> {
     stdout: (chunk) => keeperLog.push(chunk),
     logFile: keeperLogPath,
   });
-  const keeperDied = () =>
-    keeper.running ? undefined : `the keeper exited (code ${keeper.exitCode}): ${keeper.stderr.slice(-2000)}`;
+  const keeperDied = () => {
+    sampleNodeMemory();
+    if (!node.running)
+      return `the hardhat node exited (code ${node.exitCode}, signal ${node.signal}): ${node.stderr.slice(-2000)}`;
+    return keeper.running
+      ? undefined
+      : `the keeper exited (code ${keeper.exitCode}): ${keeper.stderr.slice(-2000)}`;
+  };
   await keeperLog.waitFor(0, (l) => l.event === "cycle", 120_000, keeperDied);
   log(`keeper running (pid ${keeper.process.pid}), log ${relative(process.cwd(), keeperLogPath)}`);
 
@@ -786,6 +811,7 @@ async function soak(o: Options): Promise<number> {
       waitForKeeperSeconds: seconds(waitMs),
       quietCycleMedianMs: quietCycles.length ? quietCycles[Math.floor(quietCycles.length / 2)] : null,
       fullScanMsAtEnd: fullScanMs,
+      nodePeakRssMb,
       fullScanGasAtEnd: scanGas === null ? null : scanGas.toString(),
     },
     transactions: {
