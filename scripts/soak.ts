@@ -65,12 +65,14 @@ interface Options {
   maxCyclesPerRound: number;
   nodeHardfork?: string;
   nodeBlockGasLimit?: number;
+  /** Stop replaying (and report what was replayed) after this many minutes of wall time. */
+  maxMinutes?: number;
 }
 
 const USAGE =
   "usage: npm run soak [-- --accounts N] [--rounds N] [--prices <csv>] [--port N] [--json <file>] [--seed N]\n" +
   "       [--keeper-records-rounds] [--gas-budget GAS] [--max-batch N] [--page-size N] [--round-timeout S] [--max-cycles-per-round N]\n" +
-  "       [--node-hardfork <name>] [--node-block-gas-limit GAS]";
+  "       [--node-hardfork <name>] [--node-block-gas-limit GAS] [--max-minutes N]";
 
 class UsageError extends Error {}
 
@@ -153,6 +155,10 @@ function parseArgs(argv: string[]): Options {
         o.nodeBlockGasLimit = int(a, v, 1_000_000);
         i++;
         break;
+      case "--max-minutes":
+        o.maxMinutes = int(a, v, 1);
+        i++;
+        break;
       case "--keeper-records-rounds":
         o.keeperRecordsRounds = true;
         break;
@@ -216,7 +222,6 @@ async function soak(o: Options): Promise<number> {
   const rounds = allRounds.slice(0, o.rounds);
   if (rounds.length < o.rounds) log(`the series has ${allRounds.length} rounds; replaying all of them`);
   const toAnswer = (price: number) => BigInt(Math.round(price * 1e8));
-  const stats = pathStats(rounds);
 
   // 1. the node
   const port = o.port ?? (await freePort());
@@ -471,7 +476,18 @@ async function soak(o: Options): Promise<number> {
   const progressEvery = Math.max(1, Math.round(rounds.length / 20));
   const answerGas = 200_000n;
   const updateGas = 1_000_000n;
+  let replayedCount = 0;
+  let stoppedEarly: string | null = null;
+  replaying = true;
   for (let i = 0; i < rounds.length; i++) {
+    if (stopRequest !== undefined) {
+      stoppedEarly = `${stopRequest} after ${i} rounds`;
+      break;
+    }
+    if (o.maxMinutes !== undefined && Date.now() - started > o.maxMinutes * 60_000) {
+      stoppedEarly = `--max-minutes ${o.maxMinutes} reached after ${i} rounds`;
+      break;
+    }
     const roundStarted = Date.now();
     const round = rounds[i];
     const latest = (await provider.getBlock("latest"))!;
@@ -554,6 +570,7 @@ async function soak(o: Options): Promise<number> {
       }
     } else failingRounds = 0;
     cyclesWaited += cycles;
+    replayedCount = i + 1;
     waitMs += Date.now() - pushed;
     cursor = found + 1;
     maxRoundMs = Math.max(maxRoundMs, Date.now() - roundStarted);
@@ -575,6 +592,10 @@ async function soak(o: Options): Promise<number> {
       );
     }
   }
+  replaying = false;
+  if (stoppedEarly !== null) log(`replay stopped early: ${stoppedEarly}`);
+  const replayed = rounds.slice(0, Math.max(1, replayedCount));
+  const stats = pathStats(replayed);
   timing.replaySeconds = seconds(Date.now() - t);
   const replayEndBlock = await provider.getBlockNumber();
 
@@ -583,7 +604,7 @@ async function soak(o: Options): Promise<number> {
   const keeperExit = await Promise.race([keeper.exited, sleep(60_000).then(() => "timeout" as const)]);
   if (keeperExit === "timeout") await keeper.stopGroup();
   const keeperNonceAfter = BigInt(await provider.getTransactionCount(keeperSigner));
-  log(`replayed ${rounds.length} rounds in ${timing.replaySeconds} s; keeper exited with ${keeperExit}`);
+  log(`replayed ${replayedCount} rounds in ${timing.replaySeconds} s; keeper exited with ${keeperExit}`);
 
   // 6. analysis
   t = Date.now();
@@ -670,6 +691,8 @@ async function soak(o: Options): Promise<number> {
   const logRebalanced = performLines.reduce((s, l) => s + (l.rebalanced as string[]).length, 0);
   const logLiquidated = performLines.reduce((s, l) => s + (l.liquidated as string[]).length, 0);
   const cycleMs = cycles.reduce((s, c) => s + Number(c.durationMs ?? 0), 0);
+  const busyCycles = cycles.filter((c) => Number(c.sent) > Number(c.updates));
+  const busyCycleMs = busyCycles.reduce((s, c) => s + Number(c.durationMs ?? 0), 0);
   const quietCycles = cycles
     .filter((c) => c.status === "done" && c.sent === 0)
     .map((c) => Number(c.durationMs))
@@ -757,7 +780,7 @@ async function soak(o: Options): Promise<number> {
     ok: conservationOk && unexpectedReverts === 0 && keeperExit === 0,
     config: {
       accounts: o.accounts,
-      rounds: rounds.length,
+      rounds: o.rounds,
       prices: relative(process.cwd(), pricesPath),
       feedEmulation: MAINNET_ETH_USD,
       market: "ETH",
@@ -774,11 +797,14 @@ async function soak(o: Options): Promise<number> {
     series: {
       rows: points.length,
       emulatedRounds: allRounds.length,
-      replayedRounds: rounds.length,
+      requestedRounds: rounds.length,
+      replayedRounds: replayedCount,
+      complete: replayedCount === rounds.length,
+      stoppedEarly,
       from: new Date(rounds[0].timestamp * 1000).toISOString(),
-      to: new Date(rounds[rounds.length - 1].timestamp * 1000).toISOString(),
+      to: new Date(replayed[replayed.length - 1].timestamp * 1000).toISOString(),
       priceStart: rounds[0].price,
-      priceEnd: rounds[rounds.length - 1].price,
+      priceEnd: replayed[replayed.length - 1].price,
       priceMin: stats.min,
       priceMax: stats.max,
       maxDrawdown: Number(stats.maxDrawdown.toFixed(4)),
@@ -802,9 +828,17 @@ async function soak(o: Options): Promise<number> {
     },
     timing: {
       ...timing,
-      secondsPerRound: Number((timing.replaySeconds / rounds.length).toFixed(3)),
+      secondsPerRound: Number((timing.replaySeconds / Math.max(1, replayedCount)).toFixed(3)),
       maxRoundSeconds: seconds(maxRoundMs),
       keeperCycleSeconds: seconds(cycleMs),
+      // Cycles that sent performUpkeep batches (each batch: an estimate, the transaction, its receipt)
+      // and those that only scanned.
+      keeperBusyCycles: busyCycles.length,
+      keeperBusyCycleSeconds: seconds(busyCycleMs),
+      keeperQuietCycleSeconds: seconds(cycleMs - busyCycleMs),
+      secondsPerPerformUpkeep: performLines.length
+        ? Number((busyCycleMs / 1000 / performLines.length).toFixed(3))
+        : null,
       // Where a round's time goes: pushing it (and recording it), then waiting for the keeper: its
       // block poll (500 ms on an HTTP network) and its cycles; the cycle is mostly the checkUpkeep scan.
       pushSeconds: seconds(pushMs),
@@ -875,7 +909,7 @@ async function soak(o: Options): Promise<number> {
       upkeepRewardTokens: usdc(rewardTokens),
     },
     rounds: {
-      pushed: rounds.length,
+      pushed: replayedCount,
       timestampsShifted: shifted,
       notQuiescent,
     },
@@ -896,7 +930,8 @@ async function soak(o: Options): Promise<number> {
   );
   printTable(report);
   log(`report: ${relative(process.cwd(), jsonPath)}`);
-  return report.ok ? 0 : 1;
+  if (!report.ok) return 1;
+  return stopRequest !== undefined ? 130 : 0;
 }
 
 function encodeCheck(start: number, count: number): string {
@@ -927,7 +962,11 @@ function printTable(r: any) {
       `${r.book.policies.none} / ${r.book.policies.threshold} / ${r.book.policies.volatility}`,
     ],
     ["leverage", `${r.book.leverageMin}x-${r.book.leverageMax}x (mean ${r.book.leverageMean}x)`],
-    ["rounds replayed", `${r.series.replayedRounds} of ${r.series.emulatedRounds} (${r.config.prices})`],
+    [
+      "rounds replayed",
+      `${r.series.replayedRounds} of ${r.series.requestedRounds} requested, ${r.series.emulatedRounds} in the series (${r.config.prices})` +
+        (r.series.stoppedEarly ? `; stopped early: ${r.series.stoppedEarly}` : ""),
+    ],
     [
       "price",
       `${r.series.priceStart} → ${r.series.priceEnd} (min ${r.series.priceMin}, drawdown ${(r.series.maxDrawdown * 100).toFixed(1)}%)`,
@@ -974,6 +1013,10 @@ function printTable(r: any) {
       "replay",
       `${r.timing.replaySeconds} s (${r.timing.secondsPerRound} s/round, max ${r.timing.maxRoundSeconds} s)`,
     ],
+    [
+      "keeper time: busy / quiet cycles",
+      `${r.timing.keeperBusyCycleSeconds} s in ${r.timing.keeperBusyCycles} / ${r.timing.keeperQuietCycleSeconds} s (${r.timing.secondsPerPerformUpkeep} s per performUpkeep)`,
+    ],
     ["wall time", `${r.timing.wallSeconds} s`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
@@ -1015,8 +1058,16 @@ async function shutdown(code: number) {
 }
 
 process.on("exit", killAllNow);
+let replaying = false;
+let stopRequest: string | undefined;
 for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
   process.on(signal, () => {
+    if (replaying && stopRequest === undefined) {
+      // The first signal during the replay ends it after the current round; the report is still written.
+      stopRequest = signal;
+      log(`${signal}: stopping after this round and reporting (again to stop at once)`);
+      return;
+    }
     log(`${signal}: stopping the node and the keeper`);
     void shutdown(130);
   });
