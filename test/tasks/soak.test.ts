@@ -64,6 +64,7 @@ describe("soak script", function () {
     expect(r.book.policies).to.deep.equal({ none: 4, threshold: 4, volatility: 4 });
     expect(r.book.longs + r.book.shorts).to.equal(12);
     expect(r.series.replayedRounds).to.equal(40);
+    expect(r.series.complete).to.equal(true);
     expect(r.rounds.pushed).to.equal(40);
 
     // The keeper rebalanced, and its log agrees with the chain.
