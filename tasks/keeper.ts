@@ -1,7 +1,7 @@
 import { task, types } from "hardhat/config";
 import { loadBallast } from "./lib/context";
 import { TaskError } from "./lib/errors";
-import { BallastKeeper, MAX_PAGE } from "./lib/keeper";
+import { BallastKeeper, MAX_BATCH, MAX_PAGE } from "./lib/keeper";
 import { withCommonParams } from "./lib/output";
 import { resolveSigner } from "./lib/signers";
 import { parseGwei } from "./lib/units";
@@ -12,6 +12,7 @@ interface KeeperArgs {
   gasBudget: number;
   maxGasPrice?: string;
   pageSize: number;
+  maxBatch: number;
   once: boolean;
   dryRun: boolean;
   pollInterval: number;
@@ -33,6 +34,12 @@ withCommonParams(
       types.string,
     )
     .addOptionalParam("pageSize", `Accounts per checkUpkeep page (1-${MAX_PAGE})`, 100, types.int)
+    .addOptionalParam(
+      "maxBatch",
+      `Most accounts per performUpkeep batch (1-${MAX_BATCH}); larger batches are halved`,
+      MAX_BATCH,
+      types.int,
+    )
     .addFlag("once", "Run one cycle, then exit")
     .addFlag("dryRun", "Send no transaction; log what would be sent")
     .addOptionalParam("pollInterval", "Seconds before a cycle runs without a new block", 15, types.int)
@@ -48,6 +55,8 @@ withCommonParams(
   if (!(args.gasBudget > 0)) throw new TaskError("--gas-budget must be positive");
   if (!(args.pageSize >= 1 && args.pageSize <= MAX_PAGE))
     throw new TaskError(`--page-size must be 1-${MAX_PAGE}`);
+  if (!(args.maxBatch >= 1 && args.maxBatch <= MAX_BATCH))
+    throw new TaskError(`--max-batch must be 1-${MAX_BATCH}`);
   if (!(args.retries >= 1)) throw new TaskError("--retries must be at least 1");
   if (!(args.pollInterval >= 1)) throw new TaskError("--poll-interval must be at least 1 second");
   const maxGasPriceWei = args.maxGasPrice === undefined ? undefined : parseGwei(args.maxGasPrice);
@@ -67,6 +76,7 @@ withCommonParams(
       gasBudget: BigInt(args.gasBudget),
       maxGasPriceWei,
       pageSize: args.pageSize,
+      maxBatch: args.maxBatch,
       dryRun: args.dryRun,
       pollIntervalMs: args.pollInterval * 1000,
       retry: { attempts: args.retries },

@@ -17,6 +17,8 @@ export interface KeeperOptions {
   maxGasPriceWei?: bigint;
   /** Accounts per `checkUpkeep` page, 1 … 2,000. Default 100. */
   pageSize?: number;
+  /** Most accounts one `performUpkeep` batch acts on, 1 … `MAX_BATCH`. Default `MAX_BATCH`. */
+  maxBatch?: number;
   /** Send nothing; log what would be sent. */
   dryRun?: boolean;
   /** Retries of transient RPC failures. */
@@ -106,6 +108,7 @@ export class BallastKeeper {
   readonly gasBudget: bigint;
   readonly maxGasPriceWei?: bigint;
   readonly pageSize: number;
+  readonly maxBatch: number;
   readonly dryRun: boolean;
   readonly retryPolicy: RetryPolicy;
   readonly pollIntervalMs: number;
@@ -136,6 +139,7 @@ export class BallastKeeper {
     this.gasBudget = options.gasBudget ?? 5_000_000n;
     this.maxGasPriceWei = options.maxGasPriceWei;
     this.pageSize = options.pageSize ?? 100;
+    this.maxBatch = options.maxBatch ?? MAX_BATCH;
     this.dryRun = options.dryRun ?? false;
     this.retryPolicy = { ...DEFAULT_RETRY, ...options.retry };
     this.pollIntervalMs = options.pollIntervalMs ?? 15_000;
@@ -144,6 +148,9 @@ export class BallastKeeper {
     if (this.gasBudget <= 0n) throw new Error("gas budget must be positive");
     if (!Number.isInteger(this.pageSize) || this.pageSize < 1 || this.pageSize > MAX_PAGE) {
       throw new Error(`page size must be an integer in 1..${MAX_PAGE}`);
+    }
+    if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1 || this.maxBatch > MAX_BATCH) {
+      throw new Error(`max batch must be an integer in 1..${MAX_BATCH}`);
     }
     if (!Number.isInteger(this.retryPolicy.attempts) || this.retryPolicy.attempts < 1) {
       throw new Error("retry attempts must be at least 1");
@@ -441,7 +448,7 @@ export class BallastKeeper {
   private async plan(items: Item[]): Promise<Batch[]> {
     const acting = items.filter((i) => i.kind !== "capped").length;
     if (acting === 0) return [];
-    if (acting > MAX_BATCH) return this.halve(items);
+    if (acting > this.maxBatch) return this.halve(items);
     const data = this.encode(items);
     const estimatedGas = await this.estimate(data, await this.keeper.getAddress(), items);
     if (estimatedGas === undefined) return [];
