@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import hre, { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { parseEther, parseUnits, Provider } from "ethers";
+import { AbiCoder, parseEther, parseUnits, Provider } from "ethers";
 import { BTC, ETH, ETH_MARKET, answer, deployFunded, movePrice, usdc } from "../helpers/fixtures";
 import { BallastKeeper, KeeperDeps, KeeperOptions } from "../../tasks/lib/keeper";
 import { ErrorDecoder } from "../../tasks/lib/errors";
@@ -232,6 +232,45 @@ describe("Keeper service", () => {
       expect(BigInt(p.estimatedGas)).to.be.lte(budget);
       expect(p.of).to.equal(performs.length);
     }
+    expect(performs.flatMap((p) => p.rebalanced)).to.have.members([f.alice.address, f.carol.address]);
+    expect(performs.flatMap((p) => p.liquidated)).to.have.members([f.bob.address, f.dave.address]);
+  });
+
+  it("halves a batch whose estimate the node refuses outright (over its transaction gas cap)", async () => {
+    const f = await loadFixture(crash);
+    // A node whose cap admits performUpkeep batches of at most two actions: larger estimates are refused
+    // with the error Hardhat gives for a transaction above the cap (not a revert, not transient).
+    const keeperAddress = (await f.keeperContract.getAddress()).toLowerCase();
+    const coder = AbiCoder.defaultAbiCoder();
+    let refused = 0;
+    const target = ethers.provider;
+    const proxy: Provider = new Proxy(target, {
+      get(t, prop) {
+        if (prop === "provider") return proxy;
+        if (prop === "estimateGas") {
+          return async (tx: { to?: string; data?: string }) => {
+            if (tx.to?.toLowerCase() === keeperAddress && tx.data) {
+              const [performData] = f.keeperContract.interface.decodeFunctionData("performUpkeep", tx.data);
+              const [r, l] = coder.decode(["address[]", "address[]", "address[]"], performData);
+              if (r.length + l.length > 2) {
+                refused++;
+                throw new Error("transaction gas limit (26566158) is greater than the cap (16777216)");
+              }
+            }
+            return t.estimateGas(tx as never);
+          };
+        }
+        const value = Reflect.get(t, prop, t);
+        return typeof value === "function" ? value.bind(t) : value;
+      },
+    }) as unknown as Provider;
+    const { keeper, of } = keeperFor(f, {}, { provider: proxy });
+    const report = await keeper.runCycle();
+    expect(refused).to.be.greaterThan(0);
+    expect(of("split")[0]).to.include({ reason: "estimate-refused" });
+    expect(report.status).to.equal("done");
+    const performs = of("perform");
+    expect(performs).to.have.length(2);
     expect(performs.flatMap((p) => p.rebalanced)).to.have.members([f.alice.address, f.carol.address]);
     expect(performs.flatMap((p) => p.liquidated)).to.have.members([f.bob.address, f.dave.address]);
   });

@@ -7,7 +7,7 @@ import { formatWad } from "../units";
 import { backoffDelay, DEFAULT_RETRY, isTransient, RetryPolicy } from "./retry";
 
 /** Kinds of log line, one JSON object per line. */
-export type KeeperEvent = "cycle" | "update" | "perform" | "skip" | "error" | "deferred";
+export type KeeperEvent = "cycle" | "update" | "perform" | "skip" | "split" | "error" | "deferred";
 
 /** Tunables of the keeper service (all optional). */
 export interface KeeperOptions {
@@ -441,8 +441,9 @@ export class BallastKeeper {
   }
 
   /**
-   * Batches of at most `MAX_BATCH` actions whose estimated gas fits the budget: a batch over it is
-   * halved until it fits; a single account over it is skipped. Capped accounts ride along (the contract
+   * Batches of at most `maxBatch` actions whose estimated gas fits the budget: a batch over it, or one
+   * whose estimate the node refuses outright (not a revert, not transient), is halved until it fits; a
+   * single account over the budget is skipped. Capped accounts ride along (the contract
    * re-emits `DeleverageDeferred` for them) but never make a batch on their own.
    */
   private async plan(items: Item[]): Promise<Batch[]> {
@@ -450,7 +451,18 @@ export class BallastKeeper {
     if (acting === 0) return [];
     if (acting > this.maxBatch) return this.halve(items);
     const data = this.encode(items);
-    const estimatedGas = await this.estimate(data, await this.keeper.getAddress(), items);
+    let estimatedGas: bigint | undefined;
+    try {
+      estimatedGas = await this.estimate(data, await this.keeper.getAddress(), items);
+    } catch (error) {
+      // Not a revert and not transient: typically a node refusing an estimate above its per-transaction
+      // or block gas cap ("gas limit … greater than the cap"). Halves fit; one account alone rethrows.
+      if (acting > 1 && !isTransient(error)) {
+        this.log("split", { reason: "estimate-refused", ...this.lists(items), error: errorMessage(error) });
+        return this.halve(items);
+      }
+      throw error;
+    }
     if (estimatedGas === undefined) return [];
     if (estimatedGas <= this.gasBudget) return [{ items, data, estimatedGas }];
     if (items.length === 1) {
