@@ -8,25 +8,7 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
-
-interface PolicyResult {
-  accounts: number;
-  liquidations: number;
-  liquidatedAccounts: number;
-  liquidationsAtOrBelow10x: number;
-  badDebt: number;
-  rebalances: number;
-  topUpVolume: number;
-  deleveragedNotional: number;
-  feesPaid: number;
-  keeperRewards: number;
-  gasUsed: number;
-  minHealth: number;
-  secondsBelowTrigger: number;
-  exposureRetained: number;
-  protectedNotional: number;
-  costShare: number;
-}
+import type { PolicyMetrics } from "../tasks/lib/sim/runner";
 
 interface BacktestResult {
   rows: number;
@@ -35,7 +17,7 @@ interface BacktestResult {
   priceMax: number;
   maxDrawdown: number;
   wallSeconds: number;
-  policies: Record<string, PolicyResult>;
+  policies: Record<string, PolicyMetrics>;
 }
 
 const dir = resolve(process.argv[2] ?? "../shared/data");

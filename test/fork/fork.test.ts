@@ -3,26 +3,14 @@ import { ethers, network } from "hardhat";
 import { reset } from "@nomicfoundation/hardhat-network-helpers";
 import { ChildProcess, spawn, execFile } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { underCoverage } from "../helpers/coverage";
+import { freePort } from "../../scripts/soak/processes";
 import { JsonRpcProvider, NonceManager, parseEther, parseUnits } from "ethers";
 
 const root = join(__dirname, "..", "..");
 const run = promisify(execFile);
-
-/** A free TCP port on the loopback interface. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Polls `url` until it answers `eth_chainId`, for at most `ms`. */
 async function waitForNode(url: string, ms: number) {

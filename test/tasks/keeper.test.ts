@@ -83,24 +83,30 @@ function keeperFor(f: Crash, options: KeeperOptions = {}, deps: Partial<KeeperDe
  */
 function flakyProvider(failures: number) {
   let failed = 0;
+  const proxy = providerWith({
+    call: async (tx) => {
+      if (failed < failures) {
+        failed++;
+        throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
+      }
+      return ethers.provider.call(tx as never);
+    },
+  });
+  return { proxy, failed: () => failed };
+}
+
+/** The hardhat provider with some of its methods replaced. */
+function providerWith(overrides: Record<string, (tx: { to?: string; data?: string }) => Promise<unknown>>) {
   const target = ethers.provider;
   const proxy: Provider = new Proxy(target, {
     get(t, prop) {
       if (prop === "provider") return proxy;
-      if (prop === "call") {
-        return async (tx: unknown) => {
-          if (failed < failures) {
-            failed++;
-            throw Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
-          }
-          return t.call(tx as never);
-        };
-      }
+      if (typeof prop === "string" && prop in overrides) return overrides[prop];
       const value = Reflect.get(t, prop, t);
       return typeof value === "function" ? value.bind(t) : value;
     },
   }) as unknown as Provider;
-  return { proxy, failed: () => failed };
+  return proxy;
 }
 
 const actionOf = async (f: Crash, account: string) => (await f.engine.keeperAction(account)).action;
@@ -243,27 +249,19 @@ describe("Keeper service", () => {
     const keeperAddress = (await f.keeperContract.getAddress()).toLowerCase();
     const coder = AbiCoder.defaultAbiCoder();
     let refused = 0;
-    const target = ethers.provider;
-    const proxy: Provider = new Proxy(target, {
-      get(t, prop) {
-        if (prop === "provider") return proxy;
-        if (prop === "estimateGas") {
-          return async (tx: { to?: string; data?: string }) => {
-            if (tx.to?.toLowerCase() === keeperAddress && tx.data) {
-              const [performData] = f.keeperContract.interface.decodeFunctionData("performUpkeep", tx.data);
-              const [r, l] = coder.decode(["address[]", "address[]", "address[]"], performData);
-              if (r.length + l.length > 2) {
-                refused++;
-                throw new Error("transaction gas limit (26566158) is greater than the cap (16777216)");
-              }
-            }
-            return t.estimateGas(tx as never);
-          };
+    const proxy = providerWith({
+      estimateGas: async (tx) => {
+        if (tx.to?.toLowerCase() === keeperAddress && tx.data) {
+          const [performData] = f.keeperContract.interface.decodeFunctionData("performUpkeep", tx.data);
+          const [r, l] = coder.decode(["address[]", "address[]", "address[]"], performData);
+          if (r.length + l.length > 2) {
+            refused++;
+            throw new Error("transaction gas limit (26566158) is greater than the cap (16777216)");
+          }
         }
-        const value = Reflect.get(t, prop, t);
-        return typeof value === "function" ? value.bind(t) : value;
+        return ethers.provider.estimateGas(tx as never);
       },
-    }) as unknown as Provider;
+    });
     const { keeper, of } = keeperFor(f, {}, { provider: proxy });
     const report = await keeper.runCycle();
     expect(refused).to.be.greaterThan(0);

@@ -1,26 +1,14 @@
 import { expect } from "chai";
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { underCoverage } from "../helpers/coverage";
+import { freePort } from "../../scripts/soak/processes";
 
 const root = join(__dirname, "..", "..");
 const run = promisify(execFile);
-
-/** A free TCP port on the loopback interface. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The soak at a small scale: a node, a deployment, the keeper process and 40 rounds. */
 describe("soak script", function () {
