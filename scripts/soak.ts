@@ -748,9 +748,9 @@ async function soak(o: Options): Promise<number> {
       (await vault.totalMargin()) + (await vault.totalReserve()),
     ),
     check(
-      "pool balance == totalAssets + insuranceBalance",
+      "pool balance == cashAssets + insuranceBalance",
       poolBalance,
-      (await lpPool.totalAssets()) + (await lpPool.insuranceBalance()),
+      (await lpPool.cashAssets()) + (await lpPool.insuranceBalance()),
     ),
     check("engine holds no tokens", await token.balanceOf(A.engine), 0n),
     check("keeper contract holds no tokens", await token.balanceOf(A.keeper), 0n),

@@ -12,7 +12,7 @@ const run = promisify(execFile);
 
 /** The soak at a small scale: a node, a deployment, the keeper process and 40 rounds. */
 describe("soak script", function () {
-  this.timeout(180_000);
+  this.timeout(420_000); // a node start and a deployment: slow on a loaded machine
 
   it("replays rounds against a node with the keeper running and conserves every token", async function () {
     // The soak runs the compiled contracts on its own node; coverage instruments nothing there.
