@@ -28,6 +28,11 @@ const files = readdirSync(dir)
   .sort();
 if (files.length === 0) throw new Error(`no .csv files in ${dir}`);
 
+// Compile once up front (the task compiles only when no artifacts exist).
+if (spawnSync("npx", ["hardhat", "compile", "--quiet"], { stdio: "inherit" }).status !== 0) {
+  throw new Error("compilation failed");
+}
+
 const results: [string, BacktestResult][] = [];
 for (const file of files) {
   const name = basename(file, ".csv");

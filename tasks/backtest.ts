@@ -47,7 +47,8 @@ task("backtest", "Replays a price history as Chainlink rounds against a book of 
   )
   .setAction(async (args: BacktestArgs, hre) => {
     if (hre.network.name !== "hardhat") throw new Error("the backtest runs on the in-process network only");
-    await hre.run("compile", { quiet: true });
+    // A fresh clone has no artifacts (under solidity-coverage they exist, instrumented: keep them).
+    if (!(await hre.artifacts.artifactExists("MarginEngine"))) await hre.run("compile", { quiet: true });
     const policies = args.policies.split(",").map((p) => p.trim()) as PolicyName[];
     for (const p of policies) {
       if (!POLICY_NAMES.includes(p))

@@ -23,7 +23,8 @@ task("demo", "Runs Ballast through a price crash on the in-process network and w
     if (hre.network.name !== "hardhat") {
       throw new Error("the demo runs on the in-process network only: drop --network");
     }
-    await hre.run("compile", { quiet: true });
+    // A fresh clone has no artifacts (under solidity-coverage they exist, instrumented: keep them).
+    if (!(await hre.artifacts.artifactExists("MarginEngine"))) await hre.run("compile", { quiet: true });
     const points = args.prices ? readPriceCsv(args.prices) : syntheticCrash(args.seed);
     const rounds = emulateRounds(points, MAINNET_ETH_USD);
     const source = args.prices ? args.prices : `synthetic crash (seed ${args.seed})`;
