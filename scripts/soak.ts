@@ -46,7 +46,16 @@ import { emulateRounds, MAINNET_ETH_USD, pathStats, readPriceCsv } from "../task
 import { makeBook, Trader } from "./soak/book";
 import { contractAt, encode, pool, Sender, SentTx } from "./soak/chain";
 import { KeeperLine, KeeperLog } from "./soak/keeperLog";
-import { Child, freePort, killAllNow, portIsFree, ROOT, runHardhat, stopAll } from "./soak/processes";
+import {
+  Child,
+  freePort,
+  killAllNow,
+  portIsFree,
+  ROOT,
+  runHardhat,
+  stopAll,
+  waitForNode,
+} from "./soak/processes";
 
 // ------------------------------------------------------------------ options
 
@@ -191,21 +200,6 @@ const log = (message: string) =>
   process.stderr.write(`[soak ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitForNode(url: string, ms: number, node: Child): Promise<JsonRpcProvider> {
-  const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, polling: false });
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      await provider.send("eth_chainId", []);
-      return provider;
-    } catch (error) {
-      if (!node.running) throw new Error(`hardhat node exited (${node.exitCode}): ${node.stderr}`);
-      if (Date.now() > deadline) throw error;
-      await sleep(250);
-    }
-  }
-}
-
 // ------------------------------------------------------------------ the soak
 
 async function soak(o: Options): Promise<number> {
@@ -236,7 +230,14 @@ async function soak(o: Options): Promise<number> {
     ["--config", "scripts/soak/node.config.ts", "node", "--port", String(port), "--hostname", "127.0.0.1"],
     nodeEnv,
   );
-  const provider = await waitForNode(url, 120_000, node);
+  const provider = await waitForNode(
+    url,
+    120_000,
+    () => {
+      if (!node.running) throw new Error(`hardhat node exited (${node.exitCode}): ${node.stderr}`);
+    },
+    { staticNetwork: true, polling: false },
+  );
   // `hardhat node` logs (and traces, to name contracts and calls) every request; the soak sends tens of
   // thousands. The log goes nowhere here, so it is switched off.
   await provider.send("hardhat_setLoggingEnabled", [false]);

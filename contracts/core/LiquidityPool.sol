@@ -82,16 +82,14 @@ contract LiquidityPool is ERC4626, ReentrancyGuard, ILiquidityPool {
         _;
     }
 
-    /// @dev Reverts `LiquidityPoolBadPrice()` unless every market with open interest has an `Ok` price.
-    modifier whenPricesOk() {
-        if (!_pricesOk()) revert LiquidityPoolBadPrice();
-        _;
-    }
-
-    /// @dev Reverts `LiquidityPoolInsolvent()` while shares exist and the marked assets are 0 (open trader
-    ///      profit at least the pool's cash): a deposit would only pay what the pool owes.
-    modifier whenSolvent() {
-        if (!_solvent()) revert LiquidityPoolInsolvent();
+    /// @dev Reverts `LiquidityPoolBadPrice()` unless every market with open interest has an `Ok` price and,
+    ///      for an LP entry, `LiquidityPoolInsolvent()` while shares exist and the marked assets are 0 (open
+    ///      trader profit at least the pool's cash: a deposit would only pay what the pool owes). One read
+    ///      of the engine's `traderPnl`.
+    modifier whenMarkable(bool entry) {
+        (uint256 assets, bool pricesOk) = _marked();
+        if (!pricesOk) revert LiquidityPoolBadPrice();
+        if (entry && assets == 0 && totalSupply() != 0) revert LiquidityPoolInsolvent();
         _;
     }
 
@@ -176,8 +174,7 @@ contract LiquidityPool is ERC4626, ReentrancyGuard, ILiquidityPool {
         override(ERC4626, IERC4626)
         nonReentrant
         whenNotPaused(IPauseGuardian.Action.Deposit)
-        whenPricesOk
-        whenSolvent
+        whenMarkable(true)
         returns (uint256)
     {
         return super.deposit(assets, receiver);
@@ -192,8 +189,7 @@ contract LiquidityPool is ERC4626, ReentrancyGuard, ILiquidityPool {
         override(ERC4626, IERC4626)
         nonReentrant
         whenNotPaused(IPauseGuardian.Action.Deposit)
-        whenPricesOk
-        whenSolvent
+        whenMarkable(true)
         returns (uint256)
     {
         return super.mint(shares, receiver);
@@ -209,7 +205,7 @@ contract LiquidityPool is ERC4626, ReentrancyGuard, ILiquidityPool {
         override(ERC4626, IERC4626)
         nonReentrant
         whenNotPaused(IPauseGuardian.Action.Withdraw)
-        whenPricesOk
+        whenMarkable(false)
         returns (uint256)
     {
         return super.withdraw(assets, receiver, owner);
@@ -225,7 +221,7 @@ contract LiquidityPool is ERC4626, ReentrancyGuard, ILiquidityPool {
         override(ERC4626, IERC4626)
         nonReentrant
         whenNotPaused(IPauseGuardian.Action.Withdraw)
-        whenPricesOk
+        whenMarkable(false)
         returns (uint256)
     {
         return super.redeem(shares, receiver, owner);
@@ -239,14 +235,8 @@ contract LiquidityPool is ERC4626, ReentrancyGuard, ILiquidityPool {
     /// @dev `cashAssets()` minus traders' unrealised PnL (`IMarginEngine.traderPnl`): a profit the pool owes
     ///      is subtracted (rounded up to token units), a loss owed to it is added (rounded down); 0 rather
     ///      than negative. Nothing is marked while the engine is unset. Never reverts.
-    function totalAssets() public view override(ERC4626, IERC4626) returns (uint256) {
-        uint256 cash = cashAssets();
-        address engine_ = _engine;
-        if (engine_ == address(0)) return cash;
-        (int256 pnlWad, ) = IMarginEngine(engine_).traderPnl();
-        if (pnlWad <= 0) return cash + uint256(-pnlWad) / _scale;
-        uint256 owed = Math.ceilDiv(uint256(pnlWad), _scale);
-        return cash > owed ? cash - owed : 0;
+    function totalAssets() public view override(ERC4626, IERC4626) returns (uint256 assets) {
+        (assets, ) = _marked();
     }
 
     /// @inheritdoc ILiquidityPool
@@ -357,19 +347,27 @@ contract LiquidityPool is ERC4626, ReentrancyGuard, ILiquidityPool {
 
     /// @dev Whether `deposit` and `mint` would pass their pause, price and solvency checks.
     function _depositsOpen() private view returns (bool) {
-        return !_isPaused(IPauseGuardian.Action.Deposit) && _pricesOk() && _solvent();
-    }
-
-    /// @dev No shares, or marked assets above 0.
-    function _solvent() private view returns (bool) {
-        return totalSupply() == 0 || totalAssets() != 0;
+        if (_isPaused(IPauseGuardian.Action.Deposit)) return false;
+        (uint256 assets, bool pricesOk) = _marked();
+        return pricesOk && (assets != 0 || totalSupply() == 0);
     }
 
     /// @dev Whether every market with open interest has an `Ok` price (true while the engine is unset).
-    function _pricesOk() private view returns (bool ok) {
+    function _pricesOk() private view returns (bool pricesOk) {
+        (, pricesOk) = _marked();
+    }
+
+    /// @dev `totalAssets()` and whether every market with open interest has an `Ok` price, from one read
+    ///      of the engine's `traderPnl` (nothing marked, prices taken as `Ok`, while the engine is unset).
+    function _marked() private view returns (uint256 assets, bool pricesOk) {
+        uint256 cash = cashAssets();
         address engine_ = _engine;
-        if (engine_ == address(0)) return true;
-        (, ok) = IMarginEngine(engine_).traderPnl();
+        if (engine_ == address(0)) return (cash, true);
+        int256 pnlWad;
+        (pnlWad, pricesOk) = IMarginEngine(engine_).traderPnl();
+        if (pnlWad <= 0) return (cash + uint256(-pnlWad) / _scale, pricesOk);
+        uint256 owed = Math.ceilDiv(uint256(pnlWad), _scale);
+        assets = cash > owed ? cash - owed : 0;
     }
 
     /// @dev Whether `action` is paused for account-level actions (market id 0).

@@ -2,6 +2,7 @@ import { ChildProcess, spawn } from "node:child_process";
 import { createWriteStream, WriteStream } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
+import { JsonRpcApiProviderOptions, JsonRpcProvider } from "ethers";
 
 export const ROOT = join(__dirname, "..", "..");
 export const HARDHAT_BIN = join(ROOT, "node_modules", ".bin", "hardhat");
@@ -130,4 +131,28 @@ export function runHardhat(args: string[], env: Record<string, string>): Promise
       else reject(new Error(`hardhat ${args.join(" ")} exited with ${code}:\n${out}\n${child.stderr}`));
     });
   });
+}
+
+/**
+ * Polls `url` until it answers `eth_chainId`, for at most `ms`, and returns a provider for it; `check` runs
+ * after each failed attempt (throw from it to give up early, e.g. when the node process has exited).
+ */
+export async function waitForNode(
+  url: string,
+  ms: number,
+  check: () => void = () => {},
+  options?: JsonRpcApiProviderOptions,
+): Promise<JsonRpcProvider> {
+  const provider = new JsonRpcProvider(url, undefined, options);
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      await provider.send("eth_chainId", []);
+      return provider;
+    } catch (error) {
+      check();
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
 }

@@ -6,26 +6,11 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { underCoverage } from "../helpers/coverage";
-import { freePort } from "../../scripts/soak/processes";
-import { JsonRpcProvider, NonceManager, parseEther, parseUnits } from "ethers";
+import { freePort, waitForNode } from "../../scripts/soak/processes";
+import { NonceManager, parseEther, parseUnits } from "ethers";
 
 const root = join(__dirname, "..", "..");
 const run = promisify(execFile);
-
-/** Polls `url` until it answers `eth_chainId`, for at most `ms`. */
-async function waitForNode(url: string, ms: number) {
-  const provider = new JsonRpcProvider(url);
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      await provider.send("eth_chainId", []);
-      return provider;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-}
 
 const hardhat = (args: string[], env: Record<string, string>) =>
   run(join(root, "node_modules", ".bin", "hardhat"), args, {
