@@ -3,10 +3,13 @@ import hre from "hardhat";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { underCoverage } from "../helpers/coverage";
 
 /** A short backtest (a few dozen rounds) keeps the command working; full runs are benchmarks. */
 describe("backtest task", function () {
-  this.timeout(300_000);
+  // About 65 rounds: ~8 s on the compiled contracts, ~5 min instrumented (a run that timed out would go
+  // on sending transactions under the next test).
+  this.timeout(underCoverage() ? 1_200_000 : 300_000);
 
   it("replays the first hours of Black Thursday and writes the documented JSON", async () => {
     const source = readFileSync(
