@@ -450,10 +450,6 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
         return EngineLib.market(_s, marketId);
     }
 
-    function _requireNotPaused(uint256 marketId, IPauseGuardian.Action action) private view {
-        EngineLib.requireNotPaused(_wiring(), marketId, action);
-    }
-
     /// @dev Reverts unless the caller holds `role` (or, when `orAdmin`, the admin role).
     function _checkRole(bytes32 role, bool orAdmin) private view {
         if (_guardian.hasRole(role, msg.sender)) return;
@@ -491,9 +487,5 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
         }
         _s.reserveFactorWad = reserveFactorWad;
         emit LiquidityReserveFactorUpdated(reserveFactorWad);
-    }
-
-    function _min(uint256 a, uint256 b) private pure returns (uint256) {
-        return a < b ? a : b;
     }
 }

@@ -594,6 +594,41 @@ describe("MarginEngine", () => {
       await expectConservation(f, [f.alice.address]);
     });
 
+    it("pays a liquidated account its realised profit, less the close fee and the penalty", async () => {
+      const f = await loadFixture(aliceLong);
+      await movePrice(f.ethFeed, 3_100); // 1,000 USDC of open profit
+      // Governance raises ETH's margin ratios: the account is in profit and under health 1.
+      const config = { ...DEFAULTS.eth.market, imrWad: parseEther("0.6"), mmrWad: parseEther("0.5") };
+      await f.engine.connect(f.riskAdmin).setMarketConfig(ETH_MARKET, config);
+      expect(await f.engine.health(f.alice.address)).to.be.lt(WAD);
+      const marginBefore = await f.vault.marginOf(f.alice.address);
+      const keeperBefore = await f.token.balanceOf(f.keeper.address);
+      const insuranceBefore = await f.pool.insuranceBalance();
+      const cashBefore = await f.pool.cashAssets();
+
+      const receipt = await (await f.engine.connect(f.keeper).liquidate(f.alice.address)).wait();
+      const event = receipt!.logs
+        .map((l) => f.engine.interface.parseLog(l))
+        .find((e) => e?.name === "Liquidated")!;
+      const [, , , hAfter, closedNotional, penalty, reward, badDebt] = event.args;
+      expect(hAfter).to.be.closeTo(DEFAULTS.liquidation.targetHealthWad, parseEther("0.000001"));
+      expect(badDebt).to.equal(0n);
+      const closed = parseEther("10") - (await f.engine.position(f.alice.address, ETH_MARKET)).sizeWad;
+      expect(closed).to.be.gt(0n);
+      expect(closedNotional).to.equal((closed * parseEther("3100")) / WAD);
+      // Gain rounded down to the token unit, fee and penalty up (6 decimals: 1e12 WAD per unit).
+      const unit = 10n ** 12n;
+      const profit = (closed * 100n) / unit;
+      const fee = (closedNotional * BigInt(config.feeWad) + WAD * unit - 1n) / (WAD * unit);
+      expect(profit).to.be.gt(fee + penalty); // the account is paid on balance
+      expect(await f.vault.marginOf(f.alice.address)).to.equal(marginBefore + profit - fee - penalty);
+      expect(await f.token.balanceOf(f.keeper.address)).to.equal(keeperBefore + reward);
+      expect(await f.pool.insuranceBalance()).to.equal(insuranceBefore + penalty - reward);
+      // The pool pays the profit net of the fee it keeps.
+      expect(await f.pool.cashAssets()).to.equal(cashBefore - (profit - fee));
+      await expectConservation(f, [f.alice.address]);
+    });
+
     it("liquidates a cross-margined account across both markets", async () => {
       const f = await loadFixture(aliceLong);
       await f.engine.connect(f.alice).modifyPosition(BTC_MARKET, parseEther("1"));

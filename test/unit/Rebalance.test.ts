@@ -77,6 +77,19 @@ describe("MarginEngine rebalancing", () => {
         .withArgs(f.alice.address, Object.values(f.policy));
     });
 
+    it("keeps keeper reward caps of any uint96 size exactly", async () => {
+      const f = await loadFixture(withPolicy);
+      const fieldMax = (1n << 46n) - 1n; // the largest cap kept in the packed policy word
+      for (const cap of [fieldMax - 1n, fieldMax, fieldMax + 1n, (1n << 96n) - 1n, usdc(5)]) {
+        await f.engine.connect(f.alice).setPolicy({ ...f.policy, maxKeeperRewardTokens: cap });
+        expect((await f.engine.policyOf(f.alice.address)).maxKeeperRewardTokens).to.equal(cap);
+      }
+      await f.engine.connect(f.alice).setPolicy({ ...f.policy, maxKeeperRewardTokens: (1n << 96n) - 1n });
+      await f.engine.connect(f.alice).clearPolicy();
+      await f.engine.connect(f.alice).setPolicy({ ...f.policy, maxKeeperRewardTokens: fieldMax - 1n });
+      expect((await f.engine.policyOf(f.alice.address)).maxKeeperRewardTokens).to.equal(fieldMax - 1n);
+    });
+
     it("rejects policies outside the bounds", async () => {
       const f = await loadFixture(withPolicy);
       const p = f.policy;
@@ -130,6 +143,12 @@ describe("MarginEngine rebalancing", () => {
         .to.emit(f.engine, "DeleverageCapUpdated")
         .withArgs(ETH_MARKET, parseEther("1000"), 3600);
       expect(await f.engine.deleverageRoom(ETH_MARKET)).to.equal(parseEther("1000"));
+      const cap = await f.engine.deleverageCap(ETH_MARKET);
+      expect([cap.maxNotionalWad, cap.windowSeconds, cap.usedNotionalWad]).to.deep.equal([
+        parseEther("1000"),
+        3600n,
+        0n,
+      ]);
       expect(await f.engine.deleverageRoom(2n)).to.equal(ethers.MaxUint256);
       await expect(
         f.engine.connect(f.outsider).setDeleverageCap(ETH_MARKET, 0, 0),
