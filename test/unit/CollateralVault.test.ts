@@ -167,6 +167,9 @@ describe("CollateralVault", function () {
         () => e.creditMargin(alice.address, 0),
         () => e.reserveToMargin(alice.address, 0),
         () => e.marginToReserve(alice.address, 0),
+        () => e.transferMarginAndPay(alice.address, bob.address, 0, bob.address, 1n),
+        () => e.moveMargin(alice.address, bob.address, 0),
+        () => e.reserveToMarginAndPay(alice.address, 0, bob.address, 1n),
       ]) {
         await expect(call()).to.be.revertedWithCustomError(vault, "CollateralVaultZeroAmount");
       }
@@ -181,6 +184,10 @@ describe("CollateralVault", function () {
         () => vault.connect(alice).withdrawReserve(1n, zero),
         () => vault.connect(engine).transferMargin(alice.address, zero, 1n),
         () => vault.connect(engine).creditMargin(zero, 1n),
+        () => vault.connect(engine).transferMarginAndPay(alice.address, zero, 1n, alice.address, 1n),
+        () => vault.connect(engine).transferMarginAndPay(alice.address, alice.address, 1n, zero, 1n),
+        () => vault.connect(engine).moveMargin(alice.address, zero, 1n),
+        () => vault.connect(engine).reserveToMarginAndPay(alice.address, 1n, zero, 1n),
       ]) {
         await expect(call()).to.be.revertedWithCustomError(vault, "CollateralVaultZeroAddress");
       }
@@ -197,6 +204,23 @@ describe("CollateralVault", function () {
       await expect(vault.connect(engine).transferMargin(bob.address, alice.address, 1n))
         .to.be.revertedWithCustomError(vault, "CollateralVaultInsufficientMargin")
         .withArgs(bob.address, 1n, 0n);
+      // The amount sent and the amount paid are debited together.
+      await expect(
+        vault
+          .connect(engine)
+          .transferMarginAndPay(alice.address, bob.address, usdc(900), bob.address, usdc(101)),
+      )
+        .to.be.revertedWithCustomError(vault, "CollateralVaultInsufficientMargin")
+        .withArgs(alice.address, usdc(1_001), usdc(1_000));
+      await expect(vault.connect(engine).moveMargin(alice.address, bob.address, usdc(1_000) + 1n))
+        .to.be.revertedWithCustomError(vault, "CollateralVaultInsufficientMargin")
+        .withArgs(alice.address, usdc(1_000) + 1n, usdc(1_000));
+      // The payment may use the reserve just moved, and no more.
+      await expect(
+        vault.connect(engine).reserveToMarginAndPay(alice.address, usdc(500), bob.address, usdc(1_501)),
+      )
+        .to.be.revertedWithCustomError(vault, "CollateralVaultInsufficientMargin")
+        .withArgs(alice.address, usdc(1_501), usdc(1_500));
     });
 
     it("rejects moving more reserve than the account holds", async function () {
@@ -357,6 +381,56 @@ describe("CollateralVault", function () {
       expect(await vault.marginOf(alice.address)).to.equal(usdc(600));
       expect(await vault.reserveOf(alice.address)).to.equal(usdc(500));
       expect(await vault.totalMargin()).to.equal(usdc(600));
+      await expectConserved(vault, token);
+    });
+
+    it("transferMarginAndPay sends margin out and pays another account's margin in one debit", async function () {
+      const { token, vault, engine, alice, bob, carol } = await loadFixture(fundedFixture);
+      const tx = vault
+        .connect(engine)
+        .transferMarginAndPay(alice.address, carol.address, usdc(300), bob.address, usdc(2));
+      await expect(tx).to.changeTokenBalances(token, [vault, carol], [-usdc(300), usdc(300)]);
+      await expect(tx).to.emit(vault, "MarginTransferred").withArgs(alice.address, carol.address, usdc(300));
+      await expect(tx).to.emit(vault, "MarginMoved").withArgs(alice.address, bob.address, usdc(2));
+      expect(await vault.marginOf(alice.address)).to.equal(usdc(698));
+      expect(await vault.marginOf(bob.address)).to.equal(usdc(2));
+      expect(await vault.totalMargin()).to.equal(usdc(700));
+      // Without a payment nothing moves between accounts.
+      await expect(
+        vault.connect(engine).transferMarginAndPay(alice.address, carol.address, usdc(98), bob.address, 0n),
+      )
+        .to.emit(vault, "MarginTransferred")
+        .and.not.to.emit(vault, "MarginMoved");
+      expect(await vault.marginOf(alice.address)).to.equal(usdc(600));
+      expect(await vault.marginOf(bob.address)).to.equal(usdc(2));
+      await expectConserved(vault, token);
+    });
+
+    it("moveMargin moves margin between accounts without moving tokens", async function () {
+      const { token, vault, engine, alice, bob } = await loadFixture(fundedFixture);
+      const tx = vault.connect(engine).moveMargin(alice.address, bob.address, usdc(250));
+      await expect(tx).to.emit(vault, "MarginMoved").withArgs(alice.address, bob.address, usdc(250));
+      await expect(tx).to.changeTokenBalance(token, vault, 0n);
+      expect(await vault.marginOf(alice.address)).to.equal(usdc(750));
+      expect(await vault.marginOf(bob.address)).to.equal(usdc(250));
+      expect(await vault.totalMargin()).to.equal(usdc(1_000));
+      await expectConserved(vault, token);
+    });
+
+    it("reserveToMarginAndPay moves reserve into margin and pays from the result", async function () {
+      const { token, vault, engine, alice, bob } = await loadFixture(fundedFixture);
+      const tx = vault.connect(engine).reserveToMarginAndPay(alice.address, usdc(200), bob.address, usdc(3));
+      await expect(tx).to.emit(vault, "ReserveMovedToMargin").withArgs(alice.address, usdc(200));
+      await expect(tx).to.emit(vault, "MarginMoved").withArgs(alice.address, bob.address, usdc(3));
+      expect(await vault.marginOf(alice.address)).to.equal(usdc(1_197));
+      expect(await vault.reserveOf(alice.address)).to.equal(usdc(300));
+      expect(await vault.marginOf(bob.address)).to.equal(usdc(3));
+      expect(await vault.totalMargin()).to.equal(usdc(1_200));
+      await expect(vault.connect(engine).reserveToMarginAndPay(alice.address, usdc(300), bob.address, 0n))
+        .to.emit(vault, "ReserveMovedToMargin")
+        .and.not.to.emit(vault, "MarginMoved");
+      expect(await vault.reserveOf(alice.address)).to.equal(0n);
+      expect(await vault.marginOf(alice.address)).to.equal(usdc(1_497));
       await expectConserved(vault, token);
     });
 
