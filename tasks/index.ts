@@ -9,3 +9,4 @@ import "./feeds";
 import "./pause";
 import "./keeper";
 import "./backtest";
+import "./coverage";
