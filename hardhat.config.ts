@@ -71,6 +71,8 @@ const config: HardhatUserConfig = {
   },
   mocha: {
     timeout: 300_000,
+    // CI uses `dot`: one character a test, then the failures and the "N passing" summary.
+    reporter: process.env.MOCHA_REPORTER ?? "spec",
   },
 };
 

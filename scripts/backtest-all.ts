@@ -1,5 +1,5 @@
 /**
- * Runs the `backtest` task over every `*.csv` in a directory (default `../shared/data`) with the default
+ * Runs the `backtest` task over every `*.csv` in a directory (default `data/prices`) with the default
  * book, feed emulation and policies, one series after another, and writes
  * `reports/backtests/<series>.{json,html}` plus a Markdown summary `reports/backtests/summary.md`.
  *
@@ -20,7 +20,7 @@ interface BacktestResult {
   policies: Record<string, PolicyMetrics>;
 }
 
-const dir = resolve(process.argv[2] ?? "../shared/data");
+const dir = resolve(process.argv[2] ?? "data/prices");
 const out = resolve("reports/backtests");
 mkdirSync(out, { recursive: true });
 const files = readdirSync(dir)

@@ -3,7 +3,7 @@
  * process, and a real price series replayed as Chainlink rounds, checked for token conservation at the
  * end.
  *
- *   npm run soak [-- --accounts 500 --rounds 2000 --prices ../shared/data/<file>.csv --port 8547
+ *   npm run soak [-- --accounts 500 --rounds 2000 --prices data/prices/<file>.csv --port 8547
  *                    --json reports/soak.json --seed 1 --keeper-records-rounds]
  *
  * 1. starts `hardhat node` on a free port (or `--port`) in its own process group;
@@ -89,7 +89,7 @@ function parseArgs(argv: string[]): Options {
   const o: Options = {
     accounts: 500,
     rounds: 2_000,
-    prices: "../shared/data/eth-usd-2018-11-capitulation.csv",
+    prices: "data/prices/eth-usd-2018-11-capitulation.csv",
     json: "reports/soak.json",
     seed: 1,
     keeperRecordsRounds: false,

@@ -13,7 +13,7 @@ describe("backtest task", function () {
 
   it("replays the first hours of Black Thursday and writes the documented JSON", async () => {
     const source = readFileSync(
-      join(__dirname, "../../../shared/data/eth-usd-2020-03-black-thursday.csv"),
+      join(__dirname, "../../data/prices/eth-usd-2020-03-black-thursday.csv"),
       "utf8",
     );
     const dir = mkdtempSync(join(tmpdir(), "ballast-backtest-"));

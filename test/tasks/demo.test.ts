@@ -32,7 +32,7 @@ describe("Demo simulation", () => {
   });
 
   it("reads the shared real price series and builds a deterministic synthetic crash", () => {
-    const series = readPriceCsv(join(__dirname, "../../../shared/data/eth-usd-2020-03-black-thursday.csv"));
+    const series = readPriceCsv(join(__dirname, "../../data/prices/eth-usd-2020-03-black-thursday.csv"));
     expect(series.length).to.equal(1_440);
     const stats = pathStats(series);
     expect(stats.min).to.equal(86);
