@@ -8,6 +8,7 @@ import {IRebalanceKeeper} from "../interfaces/IRebalanceKeeper.sol";
 import {IMarginEngine} from "../interfaces/IMarginEngine.sol";
 import {ICollateralVault} from "../interfaces/ICollateralVault.sol";
 import {IPauseGuardian} from "../interfaces/IPauseGuardian.sol";
+import {IChainlinkOracleAdapter} from "../interfaces/IChainlinkOracleAdapter.sol";
 import {ConstantsLib} from "../libraries/ConstantsLib.sol";
 import {Plan} from "../interfaces/RebalanceTypes.sol";
 
@@ -17,6 +18,9 @@ import {Plan} from "../interfaces/RebalanceTypes.sol";
 ///      (rebalance rewards as vault margin, which it withdraws; liquidation rewards as tokens) are
 ///      forwarded to the caller before it returns. While margin withdrawals are paused, rebalance rewards
 ///      stay in its margin and go to the caller of the next upkeep that can withdraw them.
+///      Every `performUpkeep` first records the latest round of each listed market's asset
+///      (`IChainlinkOracleAdapter.update`), so a deployment driven only by an automation network keeps the
+///      adapter's last good prices and EWMA volatility current.
 contract RebalanceKeeper is IRebalanceKeeper, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -29,6 +33,7 @@ contract RebalanceKeeper is IRebalanceKeeper, ReentrancyGuardTransient {
     IPauseGuardian private immutable _guardian;
     IERC20 private immutable _token;
     ICollateralVault private immutable _vault;
+    IChainlinkOracleAdapter private immutable _oracle;
 
     bool private _allowListEnabled;
     mapping(address executor => bool) private _executors;
@@ -40,6 +45,7 @@ contract RebalanceKeeper is IRebalanceKeeper, ReentrancyGuardTransient {
         _guardian = IPauseGuardian(IMarginEngine(engine_).guardian());
         _vault = ICollateralVault(IMarginEngine(engine_).vault());
         _token = IERC20(_vault.token());
+        _oracle = IChainlinkOracleAdapter(IMarginEngine(engine_).oracle());
     }
 
     /// @inheritdoc IRebalanceKeeper
@@ -77,6 +83,7 @@ contract RebalanceKeeper is IRebalanceKeeper, ReentrancyGuardTransient {
         );
         uint256 total = toRebalance.length + toLiquidate.length;
         if (total > MAX_BATCH) revert RebalanceKeeperBatchTooLarge(total);
+        _recordPrices();
 
         uint256 balanceBefore = _token.balanceOf(address(this));
         uint256 rebalanced;
@@ -137,6 +144,15 @@ contract RebalanceKeeper is IRebalanceKeeper, ReentrancyGuardTransient {
     /// @inheritdoc IRebalanceKeeper
     function engine() external view returns (address) {
         return address(_engine);
+    }
+
+    /// @dev Records the latest round of every listed market's asset. A failing record (a feed starved of
+    ///      gas) does not stop the upkeep: the engine grades the same price again.
+    function _recordPrices() private {
+        uint256 count = _engine.marketCount();
+        for (uint256 id = 1; id <= count; ++id) {
+            try _oracle.update(_engine.marketConfig(id).asset) {} catch {}
+        }
     }
 
     function _onlyAdmin() private view {

@@ -125,7 +125,9 @@ contract LiquidityPool is ERC4626, ReentrancyGuard, ILiquidityPool {
     /// @inheritdoc ILiquidityPool
     function payTrader(address to, uint256 amountTokens) external nonReentrant onlyEngine nonZero(amountTokens) {
         if (to == address(0)) revert LiquidityPoolZeroAddress();
-        uint256 available = totalAssets();
+        // Realised profit comes out of LP cash only: the insurance buffer is for bad debt, and the
+        // marked assets need no engine call (the profit was already marked as owed).
+        uint256 available = cashAssets();
         if (amountTokens > available) revert LiquidityPoolInsufficientLiquidity(amountTokens, available);
         emit TraderPaid(to, amountTokens);
         IERC20(asset()).safeTransfer(to, amountTokens);

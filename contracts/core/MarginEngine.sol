@@ -19,6 +19,7 @@ import {LiquidationLogic} from "../libraries/LiquidationLogic.sol";
 import {RebalanceLogic} from "../libraries/RebalanceLogic.sol";
 import {AccountSnapshot, Plan, Policy} from "../interfaces/RebalanceTypes.sol";
 import {IRebalanceStrategy} from "../interfaces/IRebalanceStrategy.sol";
+import {IOracleRiskConsumer} from "../interfaces/IOracleRiskConsumer.sol";
 
 /// @title MarginEngine
 /// @notice Markets, cross-margined positions, health, liquidation and rebalancing (see `IMarginEngine`).
@@ -50,6 +51,10 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
 
     /// @notice Policy bounds.
     uint256 public constant MIN_POLICY_GAP = 0.05e18;
+    /// @notice Highest trigger and target a policy may set: a policy cannot demand deleverage of an
+    ///         account far from liquidation (a sweep may still start up to `MAX_POLICY_HEALTH`).
+    uint256 public constant MAX_POLICY_TRIGGER = 3e18;
+    uint256 public constant MAX_POLICY_TARGET = 4e18;
     uint256 public constant MAX_POLICY_HEALTH = 10e18;
     /// @notice Largest keeper reward per rebalance, in value (WAD USD).
     uint256 public constant MAX_KEEPER_REWARD_WAD = 100e18;
@@ -95,6 +100,7 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
         }
         if (_s.marketCount == ConstantsLib.MAX_MARKETS) revert MarginEngineTooManyMarketsListed();
         _validateMarketConfig(config);
+        _checkMarginAboveDeviation(config);
         marketId = ++_s.marketCount;
         _s.listedAssets[config.asset] = true;
         EngineLib.storeMarket(_s, marketId, config);
@@ -107,6 +113,7 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
         MarketConfig storage market = _market(marketId);
         if (config.asset != market.asset) revert MarginEngineInvalidAsset(config.asset);
         _validateMarketConfig(config);
+        _checkMarginAboveDeviation(config);
         EngineLib.storeMarket(_s, marketId, config);
         emit MarketConfigUpdated(marketId, config);
     }
@@ -156,8 +163,9 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
     function setPolicy(Policy calldata policy) external {
         bool valid =
             policy.triggerHealthWad > ConstantsLib.WAD &&
+                policy.triggerHealthWad <= MAX_POLICY_TRIGGER &&
                 policy.targetHealthWad >= uint256(policy.triggerHealthWad) + MIN_POLICY_GAP &&
-                policy.targetHealthWad <= MAX_POLICY_HEALTH &&
+                policy.targetHealthWad <= MAX_POLICY_TARGET &&
                 (policy.sweepHealthWad == 0 ||
                     (policy.sweepHealthWad >= uint256(policy.targetHealthWad) + MIN_POLICY_GAP &&
                         policy.sweepHealthWad <= MAX_POLICY_HEALTH)) &&
@@ -257,6 +265,15 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
     }
 
     // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IOracleRiskConsumer
+    function minInitialMarginWad(bytes32 asset) external view returns (uint256) {
+        uint256 count = _s.marketCount;
+        for (uint256 id = 1; id <= count; ++id) {
+            if (_s.markets[id].asset == asset) return _s.markets[id].imrWad;
+        }
+        return type(uint256).max;
+    }
 
     /// @inheritdoc IMarginEngine
     function marketCount() external view returns (uint256) {
@@ -377,6 +394,7 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
             if (status != IChainlinkOracleAdapter.Status.Ok) {
                 pricesOk = false;
                 (priceWad, , ) = _oracle.lastGoodPrice(asset);
+                if (priceWad == 0) continue; // never recorded: marked at entry (no PnL)
             }
             pnlWad +=
                 int256(uint256(state.longOpenInterestWad).mulWadDown(priceWad)) -
@@ -468,6 +486,15 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
                 c.maxOpenInterestWad != 0 &&
                 c.maxOpenInterestWad < 2 ** 127;
         if (!valid) revert MarginEngineInvalidMarketConfig(c);
+    }
+
+    /// @dev A single round graded `Ok` must not take a fresh position at the highest leverage below zero
+    ///      equity: the initial margin must exceed the adapter's deviation bound.
+    function _checkMarginAboveDeviation(MarketConfig calldata c) private view {
+        uint256 maxDeviationWad = _oracle.feedConfig(c.asset).maxDeviationWad;
+        if (c.imrWad <= maxDeviationWad) {
+            revert MarginEngineMarginBelowOracleDeviation(c.asset, c.imrWad, maxDeviationWad);
+        }
     }
 
     function _setLiquidationParams(LiquidationParams memory params) private {

@@ -106,6 +106,10 @@ interface IChainlinkOracleAdapter {
     /// @param by The guardian or admin that accepted it.
     event PriceAccepted(bytes32 indexed asset, uint80 roundId, uint256 priceWad, address indexed by);
 
+    /// @notice Emitted when the risk consumer whose margins bound the deviation bounds was set or removed.
+    /// @param consumer The consumer (zero: none).
+    event RiskConsumerSet(address indexed consumer);
+
     /// @notice Emitted when an asset's volatility configuration changed.
     /// @param asset The asset key.
     /// @param config The new configuration.
@@ -139,6 +143,16 @@ interface IChainlinkOracleAdapter {
     /// @notice Thrown when the deviation bound is outside `[MIN_DEVIATION, MAX_DEVIATION]`.
     /// @param maxDeviationWad The bound given.
     error ChainlinkOracleAdapterInvalidDeviation(uint256 maxDeviationWad);
+    /// @notice Thrown when a deviation bound is not below the smallest initial margin of the markets on the
+    ///         asset (see `IOracleRiskConsumer`).
+    /// @param asset The asset key.
+    /// @param maxDeviationWad The bound given.
+    /// @param minInitialMarginWad The smallest initial margin ratio of a market on `asset`.
+    error ChainlinkOracleAdapterDeviationAboveMargin(
+        bytes32 asset,
+        uint256 maxDeviationWad,
+        uint256 minInitialMarginWad
+    );
     /// @notice Thrown when the grace period is above `MAX_GRACE_PERIOD`.
     /// @param gracePeriod The grace period given.
     error ChainlinkOracleAdapterInvalidGracePeriod(uint256 gracePeriod);
@@ -183,6 +197,15 @@ interface IChainlinkOracleAdapter {
         uint256 maxPriceWad,
         uint256 maxDeviationWad
     ) external;
+
+    /// @notice Sets the consumer (the margin engine) whose smallest initial margin per asset every later
+    ///         deviation bound must stay below (zero address removes it). Admin only. The bounds already
+    ///         set are checked against the consumer's margins when it is set.
+    /// @param consumer The consumer.
+    function setRiskConsumer(address consumer) external;
+
+    /// @notice The consumer set by `setRiskConsumer` (zero: none).
+    function riskConsumer() external view returns (address);
 
     /// @notice Sets the L2 sequencer uptime feed (zero address removes it). Admin only.
     /// @param feed The sequencer uptime feed.

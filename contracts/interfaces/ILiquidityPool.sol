@@ -81,7 +81,8 @@ interface ILiquidityPool is IERC4626 {
     /// @param engine The margin engine.
     function setEngine(address engine) external;
 
-    /// @notice Pays `amountTokens` of trader profit from LP liquidity to `to`. Engine only.
+    /// @notice Pays `amountTokens` of trader profit from LP cash (`cashAssets()`, never the insurance
+    ///         buffer) to `to`. Engine only; reverts `LiquidityPoolInsufficientLiquidity` above the cash.
     /// @param to The recipient (the collateral vault).
     /// @param amountTokens The amount (token units).
     function payTrader(address to, uint256 amountTokens) external;

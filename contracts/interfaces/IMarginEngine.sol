@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {IChainlinkOracleAdapter} from "./IChainlinkOracleAdapter.sol";
 import {IPauseGuardian} from "./IPauseGuardian.sol";
+import {IOracleRiskConsumer} from "./IOracleRiskConsumer.sol";
 import {AccountSnapshot, Plan, Policy} from "./RebalanceTypes.sol";
 
 /// @title IMarginEngine
@@ -15,7 +16,7 @@ import {AccountSnapshot, Plan, Policy} from "./RebalanceTypes.sol";
 ///      Rebalancing: an owner opts in with a `Policy`; anyone (a keeper) may then call `rebalance`, which
 ///      asks the policy's approved strategy for a `Plan`, validates it and executes it: reserve → margin
 ///      first, then partial closes at the oracle price, then the keeper's reward out of margin.
-interface IMarginEngine {
+interface IMarginEngine is IOracleRiskConsumer {
     /// @notice Why the engine refused a strategy's plan.
     enum PlanError {
         TargetBelowPolicy,
@@ -283,6 +284,12 @@ interface IMarginEngine {
     /// @notice Thrown when a size does not fit the position's storage (|size| ≥ 2^127).
     /// @param sizeWad The size.
     error MarginEngineSizeOutOfRange(int256 sizeWad);
+    /// @notice Thrown when a market's initial margin is not above the largest single-round move the oracle
+    ///         adapter grades `Ok` for its asset (see `IOracleRiskConsumer`).
+    /// @param asset The market's asset.
+    /// @param imrWad The initial margin ratio given.
+    /// @param maxDeviationWad The adapter's deviation bound for `asset`.
+    error MarginEngineMarginBelowOracleDeviation(bytes32 asset, uint256 imrWad, uint256 maxDeviationWad);
     /// @notice Thrown when `liquidate` targets an account whose health is at least 1.
     /// @param account The account.
     /// @param healthWad Its health (WAD).
@@ -335,8 +342,9 @@ interface IMarginEngine {
     function liquidate(address account) external;
 
     /// @notice Sets the caller's rebalancing policy.
-    /// @dev Bounds: `1 < trigger ≤ MAX_POLICY_HEALTH`, `target ≥ trigger + MIN_POLICY_GAP`,
-    ///      `target ≤ MAX_POLICY_HEALTH`, `sweep == 0 || sweep ≥ target + MIN_POLICY_GAP`, at least one of
+    /// @dev Bounds: `1 < trigger ≤ MAX_POLICY_TRIGGER` (3), `target ≥ trigger + MIN_POLICY_GAP`,
+    ///      `target ≤ MAX_POLICY_TARGET` (4), `sweep == 0 || target + MIN_POLICY_GAP ≤ sweep ≤
+    ///      MAX_POLICY_HEALTH` (10), at least one of
     ///      top-up and deleverage allowed, and an approved strategy.
     /// @param policy The policy.
     function setPolicy(Policy calldata policy) external;
@@ -356,7 +364,8 @@ interface IMarginEngine {
     function setKeeperReward(uint256 rewardTokens) external;
 
     /// @notice Sets a market's systemic deleverage cap. Risk admin or admin. While a market is at its
-    ///         cap, rebalances there can only top up.
+    ///         cap, rebalances there can only top up, and deleverage only as far as it stands between an
+    ///         account and liquidation: up to the liquidation target health, which the cap never refuses.
     /// @param marketId The market.
     /// @param maxNotionalWad Notional rebalances may close per window (WAD; 0: uncapped).
     /// @param windowSeconds Window length (seconds).
@@ -449,7 +458,8 @@ interface IMarginEngine {
 
     /// @notice Traders' unrealised PnL over every market at the adapter's prices (WAD, signed: positive
     ///         when traders are in profit, which the pool owes). A market whose price is not `Ok` is
-    ///         marked at its last good price.
+    ///         marked at its last good price or, when none was ever recorded, at its entry prices (no
+    ///         PnL): a market is never marked at a price the adapter never recorded.
     /// @return pnlWad The PnL.
     /// @return pricesOk Whether every market with open interest has an `Ok` price.
     function traderPnl() external view returns (int256 pnlWad, bool pricesOk);

@@ -25,33 +25,44 @@ library LiquidationLogic {
         address account,
         address liquidator
     ) external {
-        uint256 bitmap = s.marketBitmap[account];
-        EngineLib.requireNotPausedIn(w, bitmap, IPauseGuardian.Action.Liquidate);
-        (uint256 marginTokens, MarginMath.PositionData[] memory positions, ) = EngineLib.load(
-            s,
-            w,
-            account,
-            bitmap,
-            true
-        );
+        uint256 marginTokens;
+        MarginMath.PositionData[] memory positions;
+        {
+            uint256 bitmap = s.marketBitmap[account];
+            EngineLib.requireNotPausedIn(w, bitmap, IPauseGuardian.Action.Liquidate);
+            (marginTokens, positions, ) = EngineLib.load(s, w, account, bitmap, true);
+        }
         int256 equity = MarginMath.equityWad(marginTokens * w.scale, positions);
         uint256 maintenance = MarginMath.maintenanceWad(positions);
         uint256 healthBefore = MarginMath.health(equity, maintenance);
         if (healthBefore >= ConstantsLib.WAD) revert IMarginEngine.MarginEngineNotLiquidatable(account, healthBefore);
 
         // Rescue before penalty: the owner's reserve, when its policy allows top-ups.
-        bool rescued;
-        (marginTokens, equity, rescued) = _rescue(s, w, account, marginTokens, equity, maintenance);
-        if (rescued) return;
+        {
+            bool rescued;
+            (marginTokens, equity, rescued) = _rescue(s, w, account, marginTokens, equity, maintenance);
+            if (rescued) return;
+        }
 
         LiquidationMath.Outcome memory out = LiquidationMath.plan(
             marginTokens,
             equity,
             positions,
-            s.liquidationParams,
+            _params(s, account, liquidator),
             w.scale
         );
         _execute(s, w, account, liquidator, healthBefore, positions, out);
+    }
+
+    /// @dev The engine's liquidation parameters; an account liquidating itself earns no reward (the whole
+    ///      penalty goes to insurance).
+    function _params(
+        EngineLib.Layout storage s,
+        address account,
+        address liquidator
+    ) private view returns (IMarginEngine.LiquidationParams memory params) {
+        params = s.liquidationParams;
+        if (liquidator == account) params.liquidatorShareWad = 0;
     }
 
     /// @dev Closes the planned sizes, emits `Liquidated`, then moves the tokens.

@@ -18,8 +18,11 @@ import {MarginMath} from "./MarginMath.sol";
 ///      and `f = 1` when `E ≤ 0` or `h_t·MM ≤ C`. If the account's margin cannot pay the realised loss,
 ///      fee and penalty of a partial close (its remaining equity is unrealised profit elsewhere), the
 ///      whole account is closed instead. Payments come out of margin plus realised profit in this order:
-///      liquidator reward, realised loss (to LPs), trading fee (to LPs), insurance share of the penalty.
-///      A realised loss left unpaid is bad debt.
+///      realised loss (to LPs), trading fee (to LPs), liquidator reward, insurance share of the penalty.
+///      A realised loss left unpaid is bad debt. The reward therefore comes only out of equity left after
+///      the account has paid what it owes LPs: liquidating an underwater account pays no reward, so an
+///      owner cannot turn its own bad debt into a reward. (`LiquidationLogic` sets the share to zero when
+///      the liquidator is the account itself.)
 library LiquidationMath {
     using WadMath for uint256;
 
@@ -53,12 +56,13 @@ library LiquidationMath {
         uint256 scale
     ) internal pure returns (Outcome memory out) {
         uint256 fractionWad = closeFraction(equityWad, positions, params.targetHealthWad);
+        uint256 shareWad = params.liquidatorShareWad;
         bool fullyPaid;
         (out, fullyPaid) = _settle(
             marginTokens,
             positions,
             fractionWad,
-            params.liquidatorShareWad,
+            shareWad,
             params.maxLiquidatorRewardTokens,
             scale
         );
@@ -67,7 +71,7 @@ library LiquidationMath {
                 marginTokens,
                 positions,
                 ConstantsLib.WAD,
-                params.liquidatorShareWad,
+                shareWad,
                 params.maxLiquidatorRewardTokens,
                 scale
             );
@@ -145,13 +149,14 @@ library LiquidationMath {
         a.reward = a.penalty.mulWadDown(liquidatorShareWad);
         if (a.reward > maxRewardTokens) a.reward = maxRewardTokens;
 
+        // What the account owes LPs comes first; the reward only out of what is left.
         uint256 available = marginTokens + a.profit;
-        out.rewardTokens = _take(available, a.reward);
-        available -= out.rewardTokens;
         uint256 lossPaid = _take(available, a.loss);
         available -= lossPaid;
         uint256 feePaid = _take(available, a.fee);
         available -= feePaid;
+        out.rewardTokens = _take(available, a.reward);
+        available -= out.rewardTokens;
         out.insuranceTokens = _take(available, a.penalty - a.reward);
         available -= out.insuranceTokens;
 

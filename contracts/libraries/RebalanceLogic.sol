@@ -82,6 +82,8 @@ library RebalanceLogic {
 
         Plan memory plan = _plan(policy.strategy, snap);
         if (_isEmpty(plan)) revert IMarginEngine.MarginEngineNothingToRebalance(account, snap.healthWad);
+        // A sweep takes margin out of risk into the withdrawable reserve: it obeys the Withdraw pause.
+        if (plan.sweepTokens != 0) EngineLib.requireNotPausedIn(w, bitmap, IPauseGuardian.Action.Withdraw);
         (bool ok, IMarginEngine.PlanError err, Result memory r) = check(snap, plan);
         if (!ok) revert IMarginEngine.MarginEngineInvalidPlan(err);
 
@@ -156,6 +158,7 @@ library RebalanceLogic {
                 _anyCapped(snap, _sizes(snap), new uint256[](snap.positions.length));
             return (action, plan, capped);
         }
+        if (plan.sweepTokens != 0 && _paused(w, bitmap, IPauseGuardian.Action.Withdraw)) return (action, plan, false);
         (bool ok, , Result memory r) = check(snap, plan);
         if (!ok) return (action, plan, false);
         return (IMarginEngine.KeeperAction.Rebalance, plan, r.capped);
@@ -343,8 +346,36 @@ library RebalanceLogic {
         for (uint256 i; i < n; ++i) {
             uint256 marketId = snap.positions[i].marketId;
             if (readVolatility) snap.volatilityWad[i] = _volatility(s, w, marketId);
-            snap.deleverageRoomWad[i] = deleverageRoom(s, marketId);
+            uint256 room = deleverageRoom(s, marketId);
+            if (room != type(uint256).max) {
+                uint256 need = protectiveNotional(snap, i, ConstantsLib.CAP_PROTECTED_HEALTH);
+                if (need > room) room = need;
+            }
+            snap.deleverageRoomWad[i] = room;
         }
+    }
+
+    /// @notice Notional (WAD, rounded up) of position `i` whose close alone lifts the account to
+    ///         `protectedHealthWad`, at most the whole position; 0 at or above it.
+    /// @dev A market's deleverage cap never refuses this much (with `ConstantsLib.CAP_PROTECTED_HEALTH`):
+    ///      refusing deleverage that stands between an account and liquidation only swaps it for a larger
+    ///      liquidation, and would let anyone who uses up a window's room (with a needless rebalance of its
+    ///      own) push others into liquidation. The room a capped market offers an account is therefore
+    ///      `max(room left, this)`: the cap binds precautionary deleverage above the protected health. Closing `x` of
+    ///      notional lowers equity by `x·fee` and maintenance by `x·mmr`, so health reaches `H` at
+    ///      `x = (H·MM − E) / (H·mmr − fee)`; the denominator is positive because `fee < mmr` and `H > 1`.
+    function protectiveNotional(
+        AccountSnapshot memory snap,
+        uint256 i,
+        uint256 protectedHealthWad
+    ) internal pure returns (uint256) {
+        MarginMath.PositionData memory p = snap.positions[i];
+        uint256 notional = MarginMath.notionalWad(p.sizeWad, p.priceWad);
+        if (snap.healthWad >= protectedHealthWad) return 0;
+        int256 gap = int256(snap.maintenanceWad.mulWadUp(protectedHealthWad)) - snap.equityWad;
+        uint256 relief = protectedHealthWad.mulWadDown(p.mmrWad) - p.feeWad;
+        uint256 need = uint256(gap).divWadUp(relief);
+        return need < notional ? need : notional;
     }
 
     function _volatility(

@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 import {IChainlinkOracleAdapter} from "../interfaces/IChainlinkOracleAdapter.sol";
 import {IPauseGuardian} from "../interfaces/IPauseGuardian.sol";
+import {IOracleRiskConsumer} from "../interfaces/IOracleRiskConsumer.sol";
 import {ConstantsLib} from "../libraries/ConstantsLib.sol";
 import {VolatilityMath} from "../libraries/VolatilityMath.sol";
 import {FixedPointMathLib} from "solady/src/utils/FixedPointMathLib.sol";
@@ -165,6 +166,8 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     bytes32[] private _assets;
     mapping(bytes32 asset => VolatilityState) private _volatilityState;
     mapping(bytes32 asset => VolatilityParams) private _volatilityParams;
+    /// @dev The consumer whose initial margins bound every deviation bound (zero: none).
+    address private _riskConsumer;
 
     /// @param guardian_ The `PauseGuardian` that holds the roles.
     constructor(address guardian_) {
@@ -185,7 +188,7 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     ) external {
         _checkRole(DEFAULT_ADMIN_ROLE);
         if (feed == address(0)) revert ChainlinkOracleAdapterZeroAddress();
-        _checkRiskParams(heartbeat, minPriceWad, maxPriceWad, maxDeviationWad);
+        _checkRiskParams(asset, heartbeat, minPriceWad, maxPriceWad, maxDeviationWad);
         uint8 feedDecimals = _readDecimals(feed);
 
         address previousFeed = _feedParams[asset].feed;
@@ -208,9 +211,26 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     ) external {
         _checkEitherRole(IPauseGuardian(guardian).RISK_ADMIN_ROLE());
         FeedParams memory params = _knownFeed(asset);
-        _checkRiskParams(heartbeat, minPriceWad, maxPriceWad, maxDeviationWad);
+        _checkRiskParams(asset, heartbeat, minPriceWad, maxPriceWad, maxDeviationWad);
 
         _store(asset, params.feed, params.decimals, heartbeat, minPriceWad, maxPriceWad, maxDeviationWad);
+    }
+
+    /// @inheritdoc IChainlinkOracleAdapter
+    function setRiskConsumer(address consumer) external {
+        _checkRole(DEFAULT_ADMIN_ROLE);
+        _riskConsumer = consumer;
+        uint256 count = _assets.length;
+        for (uint256 i; i < count; ++i) {
+            bytes32 asset = _assets[i];
+            _checkDeviationBelowMargin(asset, _feedParams[asset].maxDeviationWad);
+        }
+        emit RiskConsumerSet(consumer);
+    }
+
+    /// @inheritdoc IChainlinkOracleAdapter
+    function riskConsumer() external view returns (address) {
+        return _riskConsumer;
     }
 
     /// @inheritdoc IChainlinkOracleAdapter
@@ -600,11 +620,12 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     // ---------------------------------------------------------------- checks
 
     function _checkRiskParams(
+        bytes32 asset,
         uint256 heartbeat,
         uint256 minPriceWad,
         uint256 maxPriceWad,
         uint256 maxDeviationWad
-    ) private pure {
+    ) private view {
         if (heartbeat < MIN_HEARTBEAT || heartbeat > MAX_HEARTBEAT) {
             revert ChainlinkOracleAdapterInvalidHeartbeat(heartbeat);
         }
@@ -613,6 +634,18 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
         }
         if (maxDeviationWad < MIN_DEVIATION || maxDeviationWad > MAX_DEVIATION) {
             revert ChainlinkOracleAdapterInvalidDeviation(maxDeviationWad);
+        }
+        _checkDeviationBelowMargin(asset, maxDeviationWad);
+    }
+
+    /// @dev Reverts unless a single round graded `Ok` (a move of at most `maxDeviationWad`) stays below the
+    ///      initial margin of every market the risk consumer lists on `asset`.
+    function _checkDeviationBelowMargin(bytes32 asset, uint256 maxDeviationWad) private view {
+        address consumer = _riskConsumer;
+        if (consumer == address(0)) return;
+        uint256 minImr = IOracleRiskConsumer(consumer).minInitialMarginWad(asset);
+        if (maxDeviationWad >= minImr) {
+            revert ChainlinkOracleAdapterDeviationAboveMargin(asset, maxDeviationWad, minImr);
         }
     }
 

@@ -19,7 +19,9 @@ export const DEFAULTS = {
   keeperRewardTokens: parseUnits("1", 6),
   lensHorizonSeconds: 3_600,
   heartbeat: 3_900, // Chainlink ETH/USD and BTC/USD publish at least hourly; 5 min of slack.
-  maxDeviationWad: parseEther("0.2"),
+  // Below every market's initial margin (4%): one round graded `Ok` cannot take a fresh position at
+  // the highest leverage below zero equity. ETH/USD and BTC/USD publish every 0.5% move.
+  maxDeviationWad: parseEther("0.03"),
   sequencerGracePeriod: 3_600,
   volatilityStrategy: {
     pMaxWad: parseEther("0.01"),
@@ -151,10 +153,13 @@ export function deployCore(
     id: "listMarketETH",
     after: [ethFeedSet, vaultWired, poolWired, sequencer],
   });
-  m.call(engine, "listMarket", [m.getParameter("btcMarket", DEFAULTS.btc.market)], {
+  const btcListed = m.call(engine, "listMarket", [m.getParameter("btcMarket", DEFAULTS.btc.market)], {
     id: "listMarketBTC",
     after: [btcFeedSet, ethListed],
   });
+
+  // Deviation bounds set later must stay below the markets' initial margins (and vice versa).
+  m.call(oracle, "setRiskConsumer", [engine], { after: [btcListed] });
 
   m.call(engine, "setKeeperReward", [m.getParameter("keeperRewardTokens", DEFAULTS.keeperRewardTokens)]);
 

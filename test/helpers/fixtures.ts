@@ -121,8 +121,8 @@ export async function expectConservation(f: Ballast, accounts: string[]) {
 }
 
 /**
- * Publishes rounds on `feed` that walk its answer to `price` in steps of at most 10%, as a live feed
- * would during a fast move (a single round beyond the adapter's deviation bound reads `Deviation`).
+ * Publishes rounds on `feed` that walk its answer to `price` in steps of at most 2%, as a live feed
+ * would during a fast move (a single round beyond the adapter's deviation bound, 3%, reads `Deviation`).
  * `price` is a decimal USD price, or a raw 8-decimals answer as a bigint.
  */
 export async function movePrice(
@@ -132,7 +132,7 @@ export async function movePrice(
   const target = typeof price === "bigint" ? price : answer(price);
   let current = await feed.latestAnswer();
   while (current !== target) {
-    const step = current / 10n;
+    const step = current / 50n;
     if (target > current) current = target - current > step ? current + step : target;
     else current = current - target > step ? current - step : target;
     await feed.updateAnswer(current);
