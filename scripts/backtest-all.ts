@@ -42,7 +42,7 @@ for (const file of files) {
     "backtest",
     "--prices",
     join(dir, file),
-    "--json",
+    "--out",
     json,
     "--html",
     join(out, `${name}.html`),

@@ -13,7 +13,7 @@
  * 3. opens the accounts (scripts/soak/book.ts): the node impersonates them, a funder deposits their
  *    margin and reserve, each opens its ETH position and sets its policy; transactions are sent without
  *    waiting for one another and their receipts checked afterwards;
- * 4. starts `hardhat keeper --network localhost` (its JSON log goes to `<json>.keeper.log`);
+ * 4. starts `hardhat keeper --json --network localhost` (its JSON log goes to `<json>.keeper.log`);
  * 5. replays the rounds: each round's answer goes to the ETH MockV3Aggregator at the round's time
  *    (offset to the chain's clock), together with `oracle.update(ETH)` in the same block (as
  *    `push-round`; with `--keeper-records-rounds` the keeper records the round instead). The soak then
@@ -429,6 +429,7 @@ async function soak(o: Options): Promise<number> {
   const keeperLog = new KeeperLog();
   const keeperArgs = [
     "keeper",
+    "--json",
     "--network",
     "localhost",
     "--deployment",

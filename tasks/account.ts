@@ -1,4 +1,5 @@
-import { task, types } from "hardhat/config";
+import { types } from "hardhat/config";
+import { defineTask } from "./lib/cli";
 import { ZeroAddress } from "ethers";
 import { loadBallast } from "./lib/context";
 import { enumName, KEEPER_ACTION, STATUS } from "./lib/enums";
@@ -9,7 +10,7 @@ import { fixed, formatHealth, formatTokens, formatWad, healthJson, percent, usd 
 import { strategyLabel } from "./policy";
 
 withCommonParams(
-  task(
+  defineTask(
     "account-status",
     "Health, distance to liquidation, liquidation prices, P_hit, deltas, policy and next action",
   ).addParam("account", "The account: an address, or an account index", undefined, types.string),

@@ -1,11 +1,12 @@
-import { task, types } from "hardhat/config";
+import { types } from "hardhat/config";
+import { defineTask } from "./lib/cli";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { loadBallast } from "./lib/context";
 import { TaskError } from "./lib/errors";
 import { CommonArgs, eventsOf, report, withCommonParams } from "./lib/output";
 import { resolveAccount, resolveSigner } from "./lib/signers";
 import { simulate, simulateAndSend } from "./lib/tx";
-import { formatHealth, formatTokens, formatWad, healthJson, toJson } from "./lib/units";
+import { formatHealth, formatTokens, formatWad, healthJson } from "./lib/units";
 
 interface ActionArgs extends CommonArgs {
   account: string;
@@ -16,13 +17,19 @@ const ACCOUNT = "The account to act on: an address, or an account index";
 const SIGNER = "Caller, who receives the reward: account index or address (default: the first account)";
 
 withCommonParams(
-  task("rebalance", "Rebalances an account by its policy (simulated first; not sent if it would revert)")
+  defineTask(
+    "rebalance",
+    "Rebalances an account by its policy (simulated first; not sent if it would revert)",
+  )
     .addParam("account", ACCOUNT, undefined, types.string)
     .addOptionalParam("signer", SIGNER, undefined, types.string),
 ).setAction((args: ActionArgs, hre) => act(hre, "rebalance", args));
 
 withCommonParams(
-  task("liquidate", "Liquidates an account below health 1 (simulated first; not sent if it would revert)")
+  defineTask(
+    "liquidate",
+    "Liquidates an account below health 1 (simulated first; not sent if it would revert)",
+  )
     .addParam("account", ACCOUNT, undefined, types.string)
     .addOptionalParam("signer", SIGNER, undefined, types.string),
 ).setAction((args: ActionArgs, hre) => act(hre, "liquidate", args));
@@ -36,11 +43,8 @@ async function act(hre: HardhatRuntimeEnvironment, kind: "rebalance" | "liquidat
   try {
     await simulate(b.decoder, kind, method, account);
   } catch (error) {
-    if (args.json && error instanceof TaskError) {
-      console.log(
-        toJson({ task: kind, network: hre.network.name, account, sent: false, error: error.decoded ?? null }),
-      );
-    }
+    // With --json the failure prints {task, network, account, sent: false, error} (tasks/lib/cli.ts).
+    if (error instanceof TaskError) Object.assign(error.details, { account, sent: false });
     throw error;
   }
   const receipt = await simulateAndSend(b.decoder, kind, method, account);

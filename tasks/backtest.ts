@@ -1,7 +1,9 @@
-import { task, types } from "hardhat/config";
+import { types } from "hardhat/config";
+import { defineTask } from "./lib/cli";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { MAINNET_ETH_USD, emulateRounds, pathStats, readPriceCsv } from "./lib/sim/prices";
+import { MAINNET_ETH_USD, emulateRounds, pathStats, readPrices } from "./lib/sim/prices";
+import { TaskError } from "./lib/errors";
 import { DEFAULT_BOOK, POLICY_NAMES, PolicyName, runSimulation } from "./lib/sim/runner";
 import { metricsTable, renderReport } from "./lib/sim/report";
 import { progressBar } from "./lib/sim/progress";
@@ -11,7 +13,8 @@ interface BacktestArgs {
   policies: string;
   accounts?: number;
   seed: number;
-  json: string;
+  out: string;
+  json: boolean;
   html?: string;
   deviation: number;
   heartbeat: number;
@@ -19,7 +22,10 @@ interface BacktestArgs {
   maxDeviation?: number;
 }
 
-task("backtest", "Replays a price history as Chainlink rounds against a book of accounts under each policy")
+defineTask(
+  "backtest",
+  "Replays a price history as Chainlink rounds against a book of accounts under each policy",
+)
   .addParam("prices", "CSV of `timestamp,price` rows (unix seconds, USD; a header line allowed)")
   .addOptionalParam("policies", "Policies to compare, comma-separated", POLICY_NAMES.join(","))
   .addOptionalParam(
@@ -29,8 +35,9 @@ task("backtest", "Replays a price history as Chainlink rounds against a book of 
     types.int,
   )
   .addOptionalParam("seed", "Seed for the margins of accounts beyond the default book", 1, types.int)
-  .addParam("json", "Where to write the results (JSON)")
+  .addParam("out", "Where to write the results (a JSON file)")
   .addOptionalParam("html", "Where to write an HTML report")
+  .addFlag("json", "Print the results as JSON on stdout instead of the table")
   .addOptionalParam(
     "deviation",
     "Feed deviation threshold (fraction)",
@@ -46,15 +53,19 @@ task("backtest", "Replays a price history as Chainlink rounds against a book of 
     types.float,
   )
   .setAction(async (args: BacktestArgs, hre) => {
-    if (hre.network.name !== "hardhat") throw new Error("the backtest runs on the in-process network only");
+    if (hre.network.name !== "hardhat") {
+      throw new TaskError(
+        `the backtest runs on the in-process network only: drop --network ${hre.network.name}`,
+      );
+    }
     // A fresh clone has no artifacts (under solidity-coverage they exist, instrumented: keep them).
     if (!(await hre.artifacts.artifactExists("MarginEngine"))) await hre.run("compile", { quiet: true });
     const policies = args.policies.split(",").map((p) => p.trim()) as PolicyName[];
     for (const p of policies) {
       if (!POLICY_NAMES.includes(p))
-        throw new Error(`unknown policy "${p}" (expected ${POLICY_NAMES.join(", ")})`);
+        throw new TaskError(`--policies: unknown policy "${p}" (expected ${POLICY_NAMES.join(", ")})`);
     }
-    const points = readPriceCsv(args.prices);
+    const points = readPrices(args.prices);
     const rounds = emulateRounds(points, {
       deviation: args.deviation,
       heartbeat: args.heartbeat,
@@ -87,8 +98,8 @@ task("backtest", "Replays a price history as Chainlink rounds against a book of 
       wallSeconds: Math.round(result.wallSeconds * 10) / 10,
       policies: result.metrics,
     };
-    mkdirSync(dirname(args.json), { recursive: true });
-    writeFileSync(args.json, JSON.stringify(output, null, 2) + "\n");
+    mkdirSync(dirname(args.out), { recursive: true });
+    writeFileSync(args.out, JSON.stringify(output, null, 2) + "\n");
     if (args.html) {
       mkdirSync(dirname(args.html), { recursive: true });
       writeFileSync(
@@ -100,9 +111,10 @@ task("backtest", "Replays a price history as Chainlink rounds against a book of 
         ),
       );
     }
-    console.table(metricsTable(result.metrics));
+    if (args.json) console.log(JSON.stringify(output, null, 2));
+    else console.table(metricsTable(result.metrics));
     console.error(
-      `wrote ${args.json}${args.html ? ` and ${args.html}` : ""} (${result.wallSeconds.toFixed(1)} s)`,
+      `wrote ${args.out}${args.html ? ` and ${args.html}` : ""} (${result.wallSeconds.toFixed(1)} s)`,
     );
     return output;
   });

@@ -1,4 +1,5 @@
-import { task, types } from "hardhat/config";
+import { types } from "hardhat/config";
+import { defineTask } from "./lib/cli";
 import { ZeroAddress } from "ethers";
 import { loadBallast } from "./lib/context";
 import { enumName, STATUS } from "./lib/enums";
@@ -29,7 +30,7 @@ interface PushRoundArgs extends CommonArgs {
 }
 
 withCommonParams(
-  task(
+  defineTask(
     "push-round",
     "Local chains only: pushes a round to an asset's MockV3Aggregator and calls oracle.update",
   )

@@ -8,5 +8,6 @@ import "./actions";
 import "./feeds";
 import "./pause";
 import "./keeper";
+import "./fund";
 import "./backtest";
 import "./coverage";

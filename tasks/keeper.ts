@@ -1,4 +1,5 @@
-import { task, types } from "hardhat/config";
+import { types } from "hardhat/config";
+import { defineTask } from "./lib/cli";
 import { loadBallast } from "./lib/context";
 import { TaskError } from "./lib/errors";
 import { BallastKeeper, MAX_BATCH, MAX_PAGE } from "./lib/keeper";
@@ -8,6 +9,7 @@ import { parseGwei } from "./lib/units";
 
 interface KeeperArgs {
   deployment?: string;
+  json: boolean;
   signer?: string;
   gasBudget: number;
   maxGasPrice?: string;
@@ -20,7 +22,10 @@ interface KeeperArgs {
 }
 
 withCommonParams(
-  task("keeper", "Keeper service: records new feed rounds, scans checkUpkeep, sends performUpkeep batches")
+  defineTask(
+    "keeper",
+    "Keeper service: records new feed rounds, scans checkUpkeep, sends performUpkeep batches",
+  )
     .addOptionalParam(
       "gasBudget",
       "Most estimated gas per performUpkeep (batches are split to fit)",
@@ -50,7 +55,6 @@ withCommonParams(
       undefined,
       types.string,
     ),
-  false,
 ).setAction(async (args: KeeperArgs, hre) => {
   if (!(args.gasBudget > 0)) throw new TaskError("--gas-budget must be positive");
   if (!(args.pageSize >= 1 && args.pageSize <= MAX_PAGE))
@@ -71,6 +75,7 @@ withCommonParams(
       provider: hre.ethers.provider,
       signer,
       decoder: b.decoder,
+      token: { decimals: b.tokenDecimals, symbol: b.tokenSymbol },
     },
     {
       gasBudget: BigInt(args.gasBudget),
@@ -80,9 +85,10 @@ withCommonParams(
       dryRun: args.dryRun,
       pollIntervalMs: args.pollInterval * 1000,
       retry: { attempts: args.retries },
+      format: args.json ? "json" : "text",
     },
   );
-  // stdout carries only the JSON log lines; this goes to stderr.
+  // stdout carries only the log lines (JSON with --json); this goes to stderr.
   console.error(
     `keeper on ${hre.network.name}: engine ${await b.engine.getAddress()}, keeper ${b.address("keeper")}, ` +
       `signer ${signer.address}, deployment ${b.deployment.file}` +

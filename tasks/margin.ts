@@ -1,4 +1,5 @@
-import { task, types } from "hardhat/config";
+import { types } from "hardhat/config";
+import { defineTask } from "./lib/cli";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { getAddress, isAddress } from "ethers";
 import { loadBallast } from "./lib/context";
@@ -24,7 +25,7 @@ const DESCRIPTIONS: Record<Kind, string> = {
 };
 
 for (const kind of Object.keys(DESCRIPTIONS) as Kind[]) {
-  const t = task(kind, DESCRIPTIONS[kind])
+  const t = defineTask(kind, DESCRIPTIONS[kind])
     .addParam("amount", 'Amount in token units, as a decimal ("1000.5")', undefined, types.string)
     .addOptionalParam(
       "account",

@@ -1,4 +1,5 @@
-import { task, types } from "hardhat/config";
+import { types } from "hardhat/config";
+import { defineTask } from "./lib/cli";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { loadBallast } from "./lib/context";
 import { PAUSE_ACTION } from "./lib/enums";
@@ -16,7 +17,7 @@ interface PauseArgs extends CommonArgs {
 
 for (const kind of ["pause", "unpause"] as const) {
   withCommonParams(
-    task(
+    defineTask(
       kind,
       kind === "pause"
         ? "Pauses everything, one market (--market) or one action (--action). Guardian or admin"

@@ -1,4 +1,5 @@
-import { task, types } from "hardhat/config";
+import { types } from "hardhat/config";
+import { defineTask } from "./lib/cli";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { getAddress, isAddress } from "ethers";
 import { Ballast, loadBallast } from "./lib/context";
@@ -22,7 +23,7 @@ interface SetPolicyArgs extends CommonArgs {
 const ACCOUNT = "Signer whose policy is set: account index or address (default: the first account)";
 
 withCommonParams(
-  task("set-policy", "Sets the signer's rebalancing policy")
+  defineTask("set-policy", "Sets the signer's rebalancing policy")
     .addParam(
       "strategy",
       "threshold, volatility (volatility-scaled) or an approved strategy address",
@@ -44,7 +45,7 @@ withCommonParams(
 ).setAction((args: SetPolicyArgs, hre) => setPolicy(hre, args));
 
 withCommonParams(
-  task("clear-policy", "Removes the signer's rebalancing policy").addOptionalParam(
+  defineTask("clear-policy", "Removes the signer's rebalancing policy").addOptionalParam(
     "account",
     ACCOUNT,
     undefined,

@@ -1,4 +1,5 @@
-import { task, types } from "hardhat/config";
+import { types } from "hardhat/config";
+import { defineTask } from "./lib/cli";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { loadBallast } from "./lib/context";
 import { TaskError } from "./lib/errors";
@@ -18,14 +19,14 @@ const MARKET = "Market: asset name (ETH, BTC) or market id";
 const ACCOUNT = "Signer: account index or address (default: the first account)";
 
 withCommonParams(
-  task("open-position", "Opens, increases, reduces or flips a position by a signed size at the oracle price")
+  defineTask("open-position", "Opens, increases, reduces or flips a position by a signed size at the oracle price")
     .addParam("market", MARKET, undefined, types.string)
     .addParam("size", 'Signed size change in base units ("1.5" buys, "-2" sells)', undefined, types.string)
     .addOptionalParam("account", ACCOUNT, undefined, types.string),
 ).setAction((args: PositionArgs, hre) => trade(hre, "open-position", args));
 
 withCommonParams(
-  task("close-position", "Closes a position, or reduces it by --size (its magnitude; the sign is ignored)")
+  defineTask("close-position", "Closes a position, or reduces it by --size (its magnitude; the sign is ignored)")
     .addParam("market", MARKET, undefined, types.string)
     .addOptionalParam(
       "size",

@@ -1,9 +1,10 @@
-import { task } from "hardhat/config";
+import { defineTask } from "./lib/cli";
+import { TaskError } from "./lib/errors";
 
 /** EIP-170 limit on deployed code. */
 const MAX_CODE_SIZE = 24_576;
 
-task("size-check", "Prints the deployed size of every protocol contract and fails above 24 KiB")
+defineTask("size-check", "Prints the deployed size of every protocol contract and fails above 24 KiB")
   .addFlag("json", "Print JSON")
   .setAction(async (args: { json: boolean }, hre) => {
     await hre.run("compile", { quiet: true });
@@ -17,10 +18,17 @@ task("size-check", "Prints the deployed size of every protocol contract and fail
       rows.push({ contract: artifact.contractName, bytes, margin: MAX_CODE_SIZE - bytes });
     }
     rows.sort((a, b) => b.bytes - a.bytes);
-    if (args.json) console.log(JSON.stringify(rows, null, 2));
-    else console.table(rows);
     const over = rows.filter((r) => r.margin < 0);
+    const data = { task: "size-check", limit: MAX_CODE_SIZE, contracts: rows };
+    if (args.json && over.length === 0) console.log(JSON.stringify(data, null, 2));
+    if (!args.json) console.table(rows);
     if (over.length > 0) {
-      throw new Error(`over the 24 KiB limit: ${over.map((r) => r.contract).join(", ")}`);
+      // With --json the failure object carries the sizes (tasks/lib/cli.ts).
+      throw new TaskError(
+        `over the 24 KiB limit: ${over.map((r) => r.contract).join(", ")}`,
+        undefined,
+        data,
+      );
     }
+    return data;
   });

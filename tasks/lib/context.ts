@@ -74,6 +74,8 @@ export async function loadBallast(
     }
     return a;
   };
+  const decoder = await errorDecoder(hre);
+  decoder.token = { decimals: Number(tokenDecimals), symbol: tokenSymbol };
   return {
     deployment,
     engine,
@@ -84,7 +86,7 @@ export async function loadBallast(
     token,
     tokenDecimals: Number(tokenDecimals),
     tokenSymbol,
-    decoder: await errorDecoder(hre),
+    decoder,
     address,
     keeper: () => hre.ethers.getContractAt("RebalanceKeeper", address("keeper"), signerOrProvider),
     lens: () => hre.ethers.getContractAt("AccountLens", address("lens"), signerOrProvider),

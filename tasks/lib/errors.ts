@@ -3,10 +3,12 @@ import {
   dataSlice,
   ErrorFragment,
   formatUnits,
+  id,
   Interface,
   MaxUint256,
   ParamType,
   Result,
+  ZeroHash,
 } from "ethers";
 import { HardhatPluginError } from "hardhat/plugins";
 import type { Artifacts } from "hardhat/types";
@@ -24,17 +26,86 @@ export interface DecodedError {
   message: string;
   /** The raw revert data. */
   data: string;
+  /** What the arguments mean, when the error says more than its name (e.g. which policy bound broke). */
+  explanation?: string;
 }
 
-/** An error a task reports to its user: Hardhat prints the message without a stack trace. */
+/**
+ * An error a task reports to its user: one line, no stack trace (see `tasks/lib/cli.ts`). `details`
+ * are added to the JSON object printed with `--json` (e.g. `{sent: false}`).
+ */
 export class TaskError extends HardhatPluginError {
+  /** Set once the JSON form of this error has been printed, so that it is printed once. */
+  reported = false;
+
   constructor(
     message: string,
     readonly decoded?: DecodedError,
+    readonly details: Record<string, unknown> = {},
   ) {
-    super("ballast", message);
+    super("ballast", oneLine(message));
     Object.setPrototypeOf(this, TaskError.prototype);
   }
+
+  /** The error as the JSON tasks print on failure: `{message, name, [selector, args, data, revert]}`. */
+  toJSON(): Record<string, unknown> {
+    const d = this.decoded;
+    return {
+      message: this.message,
+      name: d?.name ?? "TaskError",
+      ...(d === undefined
+        ? {}
+        : {
+            selector: d.selector,
+            args: d.args,
+            revert: d.message,
+            ...(d.explanation === undefined ? {} : { explanation: d.explanation }),
+            data: d.data,
+          }),
+    };
+  }
+}
+
+/**
+ * Any thrown value as a `TaskError` with a one-line message: a `TaskError` as it is, anything else
+ * (a Hardhat argument error, a file that cannot be read, an RPC failure) with its first line, the revert
+ * it carries decoded when `decoder` is given, and the original kept as `cause`.
+ */
+export function toTaskError(error: unknown, decoder?: ErrorDecoder): TaskError {
+  if (error instanceof TaskError) return error;
+  const decoded = decoder?.describe(error);
+  const message =
+    decoded !== undefined && decoded.name !== "unknown"
+      ? `${errorMessage(error)}: ${decoded.message}`
+      : errorMessage(error);
+  const wrapped = new TaskError(message, decoded);
+  (wrapped as { cause?: unknown }).cause = error;
+  return wrapped;
+}
+
+/** Collapses a message to its first non-empty line, trimmed. */
+export function oneLine(message: string): string {
+  const line = message
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .find((l) => l !== "");
+  return line ?? "";
+}
+
+/** Names of the protocol's access-control roles by their hash (`ConstantsLib`, OpenZeppelin's admin). */
+export const ROLE_NAMES: Record<string, string> = {
+  [ZeroHash]: "DEFAULT_ADMIN_ROLE",
+  [id("GUARDIAN_ROLE")]: "GUARDIAN_ROLE",
+  [id("RISK_ADMIN_ROLE")]: "RISK_ADMIN_ROLE",
+};
+
+/** `MarginEngine.MIN_POLICY_GAP` and `MAX_POLICY_HEALTH` (WAD), the bounds `setPolicy` checks. */
+export const POLICY_BOUNDS = { minGapWad: 5n * 10n ** 16n, maxHealthWad: 10n * 10n ** 18n } as const;
+
+/** How token amounts in errors are shown: `10000 USDC (10000000000 raw)`. */
+export interface TokenUnits {
+  decimals: number;
+  symbol: string;
 }
 
 const ERROR_STRING = "0x08c379a0"; // Error(string)
@@ -60,6 +131,8 @@ interface AbiEntry {
  */
 export class ErrorDecoder {
   private readonly errors = new Map<string, { fragment: ErrorFragment; inputs: AbiParam[] }>();
+  /** The settlement token, for `*Tokens` arguments in messages; raw integers without it. */
+  token?: TokenUnits;
 
   private constructor() {}
 
@@ -122,21 +195,44 @@ export class ErrorDecoder {
         known.fragment.inputs.forEach((p, i) => {
           args[p.name || `arg${i}`] = present(values[i], p, known.inputs[i]);
         });
-        const list = Object.entries(args).map(
-          ([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`,
-        );
+        const list = Object.entries(args).map(([k, v]) => `${k}=${this.human(k, v)}`);
+        const explanation = explain(known.fragment.name, values);
         return {
           name: known.fragment.name,
           selector,
           args,
-          message: `${known.fragment.name}(${list.join(", ")})`,
+          message:
+            `${known.fragment.name}(${list.join(", ")})` +
+            (explanation === undefined ? "" : `: ${explanation}`),
           data,
+          ...(explanation === undefined ? {} : { explanation }),
         };
       }
     } catch {
       // malformed data for the selector: fall through to unknown
     }
     return { name: "unknown", selector, args: {}, message: `unknown error ${selector} (data ${data})`, data };
+  }
+
+  /**
+   * An argument as people read it: token amounts (`*Tokens`) as `10000 USDC (10000000000 raw)`, USD
+   * and other WAD amounts as `585 USD (585000000000000000000 raw)` (health and ratios as decimals only),
+   * tuples as JSON.
+   */
+  private human(name: string, value: unknown): string {
+    if (typeof value === "object" && value !== null) return JSON.stringify(value);
+    const text = String(value);
+    if (!/^-?\d+$/.test(text) && !/^-?\d+\.\d+$/.test(text)) return text;
+    if (/Tokens$/.test(name) && this.token !== undefined && /^-?\d+$/.test(text)) {
+      const amount = BigInt(text);
+      return `${trimZero(formatUnits(amount, this.token.decimals))} ${this.token.symbol} (${text} raw)`;
+    }
+    if (/Wad$/.test(name) && !/health|ratio|share|factor|probability|deviation|volatility/i.test(name)) {
+      const raw = decimalToWad(text);
+      const unit = /price|equity|required|notional|pnl|value|debt|margin|delta/i.test(name) ? " USD" : "";
+      return `${text}${unit} (${raw} raw)`;
+    }
+    return text;
   }
 
   /** The decoded revert inside an error thrown by ethers or Hardhat, if it carries revert data. */
@@ -170,9 +266,64 @@ export function revertData(error: unknown, depth = 0): string | undefined {
 export function errorMessage(error: unknown): string {
   if (error instanceof Error) {
     const e = error as Error & { shortMessage?: string };
-    return (e.shortMessage ?? e.message).split("\n")[0];
+    return oneLine(e.shortMessage ?? e.message);
   }
-  return String(error);
+  return oneLine(String(error));
+}
+
+/** `formatUnits` leaves "1000.0" for whole numbers. */
+function trimZero(s: string): string {
+  return s.endsWith(".0") ? s.slice(0, -2) : s;
+}
+
+/** The raw WAD integer of a decimal `present` produced. */
+function decimalToWad(text: string): string {
+  const negative = text.startsWith("-");
+  const [whole, fraction = ""] = (negative ? text.slice(1) : text).split(".");
+  const raw = BigInt(whole) * 10n ** 18n + BigInt(fraction.padEnd(18, "0").slice(0, 18) || "0");
+  return (negative && raw !== 0n ? "-" : "") + raw.toString();
+}
+
+/** Which rule an error's arguments broke, for the errors whose name alone does not say. */
+function explain(name: string, values: Result): string | undefined {
+  if (name === "MarginEngineInvalidPolicy")
+    return policyViolations(values[0] as unknown as Parameters<typeof policyViolations>[0]);
+  if (name === "MarginEngineInsufficientPoolLiquidity") {
+    return "the LiquidityPool's free liquidity does not cover this trade: LPs must deposit first (on a local node: npx hardhat fund)";
+  }
+  return undefined;
+}
+
+/**
+ * The bounds `MarginEngine.setPolicy` checks that `policy` breaks, e.g. "target 1.52 is below trigger
+ * 1.5 + MIN_POLICY_GAP 0.05".
+ */
+export function policyViolations(policy: {
+  triggerHealthWad: bigint;
+  targetHealthWad: bigint;
+  sweepHealthWad: bigint;
+  allowTopUp: boolean;
+  allowDeleverage: boolean;
+}): string {
+  const w = (v: bigint) => trimZero(formatUnits(v, 18));
+  const { minGapWad, maxHealthWad } = POLICY_BOUNDS;
+  const trigger = BigInt(policy.triggerHealthWad);
+  const target = BigInt(policy.targetHealthWad);
+  const sweep = BigInt(policy.sweepHealthWad);
+  const broken: string[] = [];
+  if (trigger <= 10n ** 18n) broken.push(`trigger ${w(trigger)} must be above 1`);
+  if (target < trigger + minGapWad) {
+    broken.push(`target ${w(target)} is below trigger ${w(trigger)} + MIN_POLICY_GAP ${w(minGapWad)}`);
+  }
+  if (target > maxHealthWad) broken.push(`target ${w(target)} is above MAX_POLICY_HEALTH ${w(maxHealthWad)}`);
+  if (sweep !== 0n && sweep < target + minGapWad) {
+    broken.push(
+      `sweep ${w(sweep)} is below target ${w(target)} + MIN_POLICY_GAP ${w(minGapWad)} (0 = never)`,
+    );
+  }
+  if (sweep > maxHealthWad) broken.push(`sweep ${w(sweep)} is above MAX_POLICY_HEALTH ${w(maxHealthWad)}`);
+  if (!policy.allowTopUp && !policy.allowDeleverage) broken.push("neither top-up nor deleverage is allowed");
+  return broken.length === 0 ? "no bound broken (strategy or engine rule)" : broken.join("; ");
 }
 
 function present(value: unknown, param: ParamType, abi: AbiParam | undefined): unknown {
@@ -188,6 +339,9 @@ function present(value: unknown, param: ParamType, abi: AbiParam | undefined): u
   }
   if (param.baseType === "array" && value instanceof Result) {
     return Array.from(value).map((v) => present(v, param.arrayChildren!, undefined));
+  }
+  if (param.type === "bytes32" && typeof value === "string" && /role/i.test(param.name)) {
+    return ROLE_NAMES[value.toLowerCase()] ?? value;
   }
   if (typeof value === "bigint") {
     if (value === MaxUint256) return "max";

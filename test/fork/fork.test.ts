@@ -114,7 +114,7 @@ describe("Local node, keeper and fork", function () {
     expect(await engine.connect(provider).health(bobAddress)).to.be.lt(parseEther("1"));
 
     const { stdout } = await hardhat(
-      ["keeper", "--network", "localhost", "--once", "--deployment", deploymentDir],
+      ["keeper", "--json", "--network", "localhost", "--once", "--deployment", deploymentDir],
       env,
     );
     const lines = stdout
@@ -175,7 +175,7 @@ describe("Local node, keeper and fork", function () {
 
     const keeper = spawn(
       join(root, "node_modules", ".bin", "hardhat"),
-      ["keeper", "--network", "localhost", "--deployment", deploymentDir, "--poll-interval", "1"],
+      ["keeper", "--json", "--network", "localhost", "--deployment", deploymentDir, "--poll-interval", "1"],
       { cwd: root, env: { ...process.env, LOCAL_RPC_URL: url }, stdio: ["ignore", "pipe", "pipe"] },
     );
     let out = "";

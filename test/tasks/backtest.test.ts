@@ -21,7 +21,13 @@ describe("backtest task", function () {
     writeFileSync(csv, source.split("\n").slice(0, 161).join("\n") + "\n"); // header + 160 points (40 h)
     const json = join(dir, "out.json");
     const html = join(dir, "out.html");
-    await hre.run("backtest", { prices: csv, json, html, policies: "none,threshold,volatility", seed: 1 });
+    await hre.run("backtest", {
+      prices: csv,
+      out: json,
+      html,
+      policies: "none,threshold,volatility",
+      seed: 1,
+    });
     const out = JSON.parse(readFileSync(json, "utf8"));
     expect(out.rounds).to.be.greaterThan(10);
     expect(out.rounds).to.be.lessThan(200);
@@ -55,7 +61,10 @@ describe("backtest task", function () {
 
   it("refuses unknown policies", async () => {
     await expect(
-      hre.run("backtest", { prices: "x.csv", json: "x.json", policies: "none,magic" }),
+      hre.run("backtest", { prices: "x.csv", out: "x.json", policies: "none,magic" }),
     ).to.be.rejectedWith(/unknown policy "magic"/);
+    await expect(hre.run("backtest", { prices: "missing.csv", out: "x.json" })).to.be.rejectedWith(
+      /^--prices missing.csv: no such file$/,
+    );
   });
 });

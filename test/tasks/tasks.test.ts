@@ -7,7 +7,8 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { Network, parseEther } from "ethers";
 import { BTC_MARKET, ETH, ETH_MARKET, answer, deployFunded, movePrice, usdc } from "../helpers/fixtures";
 import { defaultDeploymentDir, readDeployment, writeDeployment } from "../../tasks/lib/deployment";
-import { ErrorDecoder, revertData } from "../../tasks/lib/errors";
+import { ErrorDecoder, revertData, ROLE_NAMES, TaskError } from "../../tasks/lib/errors";
+import { formatKeeperLine } from "../../tasks/lib/keeper";
 import { writeFixtureDeployment } from "../helpers/deployment";
 import { assertLocalChain } from "../../tasks/feeds";
 import { parseDecimal } from "../../tasks/lib/units";
@@ -135,6 +136,36 @@ describe("Tasks", () => {
       expect(decoder.decode("0xdeadbeef").name).to.equal("unknown");
       expect(decoder.nameOf(plan.slice(0, 10))).to.equal("MarginEngineInvalidPlan");
 
+      // Roles by name, token amounts in token units beside the raw integer, USD amounts beside raw WAD.
+      const riskAdmin = ethers.id("RISK_ADMIN_ROLE");
+      expect(ROLE_NAMES[riskAdmin]).to.equal("RISK_ADMIN_ROLE");
+      const role = f.engine.interface.encodeErrorResult("MarginEngineUnauthorized", [
+        f.alice.address,
+        riskAdmin,
+      ]);
+      expect(decoder.decode(role).message).to.equal(
+        `MarginEngineUnauthorized(caller=${f.alice.address}, role=RISK_ADMIN_ROLE)`,
+      );
+      decoder.token = { decimals: 6, symbol: "USDC" };
+      const liquidity = f.engine.interface.encodeErrorResult("MarginEngineInsufficientPoolLiquidity", [
+        usdc(10_000),
+        usdc("2.5"),
+      ]);
+      expect(decoder.decode(liquidity).message).to.match(
+        /^MarginEngineInsufficientPoolLiquidity\(requiredTokens=10000 USDC \(10000000000 raw\), availableTokens=2\.5 USDC \(2500000 raw\)\): the LiquidityPool's free liquidity/,
+      );
+      expect(decoder.decode(liquidity).args).to.deep.equal({
+        requiredTokens: "10000000000",
+        availableTokens: "2500000",
+      });
+      const margin = f.engine.interface.encodeErrorResult("MarginEngineInsufficientMargin", [
+        parseEther("-1.5"),
+        parseEther("1200"),
+      ]);
+      expect(decoder.decode(margin).message).to.equal(
+        "MarginEngineInsufficientMargin(equityWad=-1.5 USD (-1500000000000000000 raw), requiredWad=1200 USD (1200000000000000000000 raw))",
+      );
+
       // Where ethers and Hardhat put revert data.
       expect(revertData({ code: "CALL_EXCEPTION", data: plan })).to.equal(plan);
       expect(revertData({ message: "VM Exception", data: { message: "reverted", data: plan } })).to.equal(
@@ -202,7 +233,7 @@ describe("Tasks", () => {
       await expect(
         run("withdraw-reserve", { amount: "1", account: "1", deployment: f.dir }),
       ).to.be.rejectedWith(
-        /withdraw-reserve would revert: CollateralVaultInsufficientReserve\(account=0x[0-9a-fA-F]{40}, requestedTokens=1000000, availableTokens=0\); nothing was sent/,
+        /withdraw-reserve would revert: CollateralVaultInsufficientReserve\(account=0x[0-9a-fA-F]{40}, requestedTokens=1 USDC \(1000000 raw\), availableTokens=0 USDC \(0 raw\)\); nothing was sent/,
       );
       expect(await ethers.provider.getTransactionCount(f.alice.address)).to.equal(nonce);
       await expect(
@@ -263,7 +294,7 @@ describe("Tasks", () => {
       await expect(
         run("open-position", { market: "ETH", size: "10", account: "1", deployment: f.dir }),
       ).to.be.rejectedWith(
-        /open-position would revert: MarginEngineInsufficientMargin\(equityWad=.*, requiredWad=1200(\.0)?\)/,
+        /open-position would revert: MarginEngineInsufficientMargin\(equityWad=.*, requiredWad=1200 USD \(1200000000000000000000 raw\)\); nothing was sent$/,
       );
     });
   });
@@ -306,7 +337,12 @@ describe("Tasks", () => {
       const f = await loadFixture(deployed);
       const base = { strategy: "threshold", trigger: "1.5", account: "1", deployment: f.dir };
       await expect(run("set-policy", { ...base, target: "1.52", topUp: true })).to.be.rejectedWith(
-        /set-policy would revert: MarginEngineInvalidPolicy\(policy=\{.*"targetHealthWad":"1.52"/,
+        /set-policy would revert: MarginEngineInvalidPolicy\(policy=\{.*"targetHealthWad":"1.52".*\}\): target 1\.52 is below trigger 1\.5 \+ MIN_POLICY_GAP 0\.05; nothing was sent$/,
+      );
+      await expect(
+        run("set-policy", { ...base, trigger: "1", target: "12", sweep: "11", deleverage: true }),
+      ).to.be.rejectedWith(
+        /: trigger 1 must be above 1; target 12 is above MAX_POLICY_HEALTH 10; sweep 11 is below target 12 \+ MIN_POLICY_GAP 0\.05 \(0 = never\); sweep 11 is above MAX_POLICY_HEALTH 10; nothing was sent$/,
       );
       await expect(run("set-policy", { ...base, target: "2" })).to.be.rejectedWith(
         /--top-up, --deleverage or both/,
@@ -452,7 +488,9 @@ describe("Tasks", () => {
       expect(await f.guardian.actionPaused(4)).to.equal(true);
       await expect(
         run("unpause", { action: "rebalance", signer: "6", deployment: f.dir }),
-      ).to.be.rejectedWith(/unpause action Rebalance would revert: AccessControlUnauthorizedAccount/);
+      ).to.be.rejectedWith(
+        /unpause action Rebalance would revert: AccessControlUnauthorizedAccount\(account=0x[0-9a-fA-F]{40}, neededRole=DEFAULT_ADMIN_ROLE\)/,
+      );
       await run("unpause", { action: "Rebalance", deployment: f.dir });
       expect(await f.guardian.actionPaused(4)).to.equal(false);
 
@@ -471,6 +509,115 @@ describe("Tasks", () => {
       );
       await expect(run("pause", { action: "trade", deployment: f.dir })).to.be.rejectedWith(
         /--action "trade": use open, close, deposit, withdraw, rebalance, liquidate/,
+      );
+    });
+  });
+  describe("fund", () => {
+    it("mints the mock token to accounts and seeds the pool with LP liquidity", async () => {
+      const f = await loadFixture(deployed);
+      const [bobBefore, poolBefore, sharesBefore] = await Promise.all([
+        f.token.balanceOf(f.bob.address),
+        f.pool.totalAssets(),
+        f.pool.balanceOf(f.deployer.address),
+      ]);
+      const out = await runJson("fund", {
+        accounts: `1, ${f.bob.address}`,
+        amount: "2500.5",
+        liquidity: "50000",
+        deployment: f.dir,
+      });
+      expect(out.minted.map((m: { account: string }) => m.account)).to.deep.equal([
+        f.alice.address,
+        f.bob.address,
+      ]);
+      expect(out.minted[1]).to.include({ amount: "2500.5" });
+      expect(await f.token.balanceOf(f.bob.address)).to.equal(bobBefore + usdc("2500.5"));
+      expect(out.liquidity).to.include({ lp: f.deployer.address, amount: "50000" });
+      expect(await f.pool.totalAssets()).to.equal(poolBefore + usdc(50_000));
+      expect(await f.pool.balanceOf(f.deployer.address)).to.equal(
+        sharesBefore + BigInt(out.liquidity.shares),
+      );
+      expect(BigInt(out.liquidity.shares)).to.be.greaterThan(0n);
+
+      const { out: text } = await run("fund", { accounts: "3", liquidity: "0", deployment: f.dir });
+      expect(text).to.match(
+        /^minted 100000 USDC to 0x[0-9a-fA-F]{40} \(balance [\d.]+\)\nLiquidityPool holds [\d.]+ USDC$/,
+      );
+    });
+
+    it("refuses any chain but 31337 and any token but the project's mock, sending nothing", async () => {
+      const f = await loadFixture(deployed);
+      const provider = hre.ethers.provider;
+      const nonce = await provider.getTransactionCount(f.deployer.address);
+      const getNetwork = provider.getNetwork;
+      provider.getNetwork = async () => new Network("sepolia", 11155111n);
+      try {
+        await expect(run("fund", { deployment: f.dir })).to.be.rejectedWith(
+          /^fund only runs on a local chain \(chainId 31337\); network "hardhat" has chainId 11155111: .*Nothing was sent\.$/,
+        );
+      } finally {
+        provider.getNetwork = getNetwork;
+      }
+      const tokenAddress = (await f.token.getAddress()).toLowerCase();
+      const getCode = provider.getCode.bind(provider);
+      provider.getCode = async (address, tag) =>
+        String(address).toLowerCase() === tokenAddress ? "0x6080604052" : getCode(address, tag);
+      try {
+        await expect(run("fund", { deployment: f.dir })).to.be.rejectedWith(
+          /^fund only mints the project's MockUSDC; the vault's token 0x[0-9a-fA-F]{40} on "hardhat" has other code \(5 bytes\)\. Nothing was sent\.$/,
+        );
+      } finally {
+        provider.getCode = getCode;
+      }
+      expect(await provider.getTransactionCount(f.deployer.address)).to.equal(nonce);
+    });
+  });
+
+  describe("failures", () => {
+    it("print the error as JSON with --json and reject with a one-line TaskError", async () => {
+      const f = await loadFixture(deployed);
+      const lines: string[] = [];
+      const original = console.log;
+      console.log = (s: string) => void lines.push(s);
+      let error: unknown;
+      try {
+        await hre.run("deposit-margin", {
+          amount: "1000000000",
+          account: "1",
+          deployment: f.dir,
+          json: true,
+        });
+      } catch (e) {
+        error = e;
+      } finally {
+        console.log = original;
+      }
+      expect(error).to.be.instanceOf(TaskError);
+      const message = (error as Error).message;
+      expect(message).to.match(/^deposit-margin: 0x[0-9a-fA-F]{40} holds [\d.]+ USDC, less than 1000000000$/);
+      expect(JSON.parse(lines.join("\n"))).to.deep.equal({
+        task: "deposit-margin",
+        network: "hardhat",
+        error: { message, name: "TaskError" },
+      });
+    });
+
+    it("formats keeper log records for people with token amounts in token units", () => {
+      const line = formatKeeperLine(
+        {
+          ts: "2026-01-01T00:00:00.000Z",
+          event: "perform",
+          batch: 1,
+          rebalance: ["0xa", "0xb"],
+          liquidate: [],
+          error: "a b",
+          rewardTokens: 104_050_000n,
+          reward: "104.05 USDC",
+        },
+        { decimals: 6, symbol: "USDC" },
+      );
+      expect(line).to.equal(
+        '2026-01-01T00:00:00.000Z perform batch=1 rebalance=0xa,0xb liquidate=- error="a b" reward=104.05 USDC (104050000 raw)',
       );
     });
   });

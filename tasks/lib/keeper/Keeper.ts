@@ -1,9 +1,9 @@
 import { AbiCoder, Contract, formatUnits, Provider, Signer, TransactionReceipt, ZeroAddress } from "ethers";
 import type { ChainlinkOracleAdapter, MarginEngine, RebalanceKeeper } from "../../../typechain-types";
 import { enumName, SKIP_REASON, STATUS } from "../enums";
-import { ErrorDecoder, errorMessage } from "../errors";
+import { ErrorDecoder, errorMessage, TokenUnits } from "../errors";
 import { assetName } from "../markets";
-import { formatWad } from "../units";
+import { formatTokens, formatWad } from "../units";
 import { backoffDelay, DEFAULT_RETRY, isTransient, RetryPolicy } from "./retry";
 
 /** Kinds of log line, one JSON object per line. */
@@ -29,6 +29,8 @@ export interface KeeperOptions {
   gasLimitMargin?: number;
   /** Give up waiting for a receipt after this long (ms). Default 300,000. */
   txTimeoutMs?: number;
+  /** Log lines as JSON objects (default) or as text for people (`formatKeeperLine`). */
+  format?: "json" | "text";
 }
 
 /** What the keeper runs on. */
@@ -44,6 +46,8 @@ export interface KeeperDeps {
   decoder?: ErrorDecoder;
   /** Receives each log line (newline included); default stdout. */
   write?: (line: string) => void;
+  /** The settlement token: token amounts are logged in its units beside the raw integers. */
+  token?: TokenUnits;
   /** Waits between retries; default an interruptible timer. */
   sleep?: (ms: number) => Promise<void>;
   /** Clock of the `ts` field. */
@@ -122,6 +126,8 @@ export class BallastKeeper {
   private readonly signer: Signer;
   private readonly decoder: ErrorDecoder;
   private readonly write: (line: string) => void;
+  private readonly token?: TokenUnits;
+  private readonly format: "json" | "text";
   private readonly sleepFn?: (ms: number) => Promise<void>;
   private readonly now: () => Date;
 
@@ -165,6 +171,8 @@ export class BallastKeeper {
       deps.decoder ??
       ErrorDecoder.fromInterfaces([this.engine.interface, this.keeper.interface, this.oracle.interface]);
     this.write = deps.write ?? ((line) => process.stdout.write(line));
+    this.token = deps.token;
+    this.format = options.format ?? "json";
     this.sleepFn = deps.sleep;
     this.now = deps.now ?? (() => new Date());
   }
@@ -548,6 +556,9 @@ export class BallastKeeper {
       liquidated,
       skipped,
       rewardTokens,
+      ...(this.token === undefined
+        ? {}
+        : { reward: `${formatTokens(rewardTokens, this.token.decimals)} ${this.token.symbol}` }),
     });
   }
 
@@ -639,9 +650,35 @@ export class BallastKeeper {
   }
 
   private log(event: KeeperEvent, fields: Record<string, unknown>) {
-    const line = JSON.stringify({ ts: this.now().toISOString(), event, ...fields }, (_k, v) =>
-      typeof v === "bigint" ? v.toString() : v,
-    );
+    const record = { ts: this.now().toISOString(), event, ...fields };
+    const line =
+      this.format === "text"
+        ? formatKeeperLine(record, this.token)
+        : JSON.stringify(record, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
     this.write(line + "\n");
   }
+}
+
+/**
+ * A log record as one line for people: `<ts> <event> key=value …`, lists comma-separated, token amounts
+ * (`*Tokens`) as `1 USDC (1000000 raw)`, a human field that repeats a raw one (`reward`) left out.
+ */
+export function formatKeeperLine(record: Record<string, unknown>, token?: TokenUnits): string {
+  const { ts, event, ...fields } = record;
+  const parts: string[] = [];
+  for (const [key, value] of Object.entries(fields)) {
+    if (value === undefined) continue;
+    if (key === "reward" && "rewardTokens" in fields && token !== undefined) continue;
+    let text: string;
+    if (Array.isArray(value)) text = value.length === 0 ? "-" : value.map(String).join(",");
+    else if (typeof value === "object" && value !== null) text = JSON.stringify(value);
+    else text = String(value);
+    if (/Tokens$/.test(key) && token !== undefined && /^-?\d+$/.test(text)) {
+      text = `${formatTokens(BigInt(text), token.decimals)} ${token.symbol} (${text} raw)`;
+      parts.push(`${key.replace(/Tokens$/, "")}=${text}`);
+    } else {
+      parts.push(`${key}=${/\s/.test(text) ? JSON.stringify(text) : text}`);
+    }
+  }
+  return `${String(ts)} ${String(event)}${parts.length > 0 ? " " + parts.join(" ") : ""}`;
 }

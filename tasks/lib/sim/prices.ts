@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { errorMessage, TaskError } from "../errors";
 
 /** One price observation: unix seconds and USD. */
 export interface PricePoint {
@@ -125,4 +126,18 @@ export function pathStats(points: PricePoint[]) {
     max = Math.max(max, p.price);
   }
   return { min, max, maxDrawdown };
+}
+
+/**
+ * `readPriceCsv` for a task option: a missing, unreadable or malformed file is a `TaskError` naming the
+ * option and the line (`--prices x.csv:3: expected "timestamp,price", got "…"`).
+ */
+export function readPrices(path: string, option = "--prices"): PricePoint[] {
+  if (!existsSync(path)) throw new TaskError(`${option} ${path}: no such file`);
+  if (statSync(path).isDirectory()) throw new TaskError(`${option} ${path}: is a folder, not a CSV file`);
+  try {
+    return readPriceCsv(path);
+  } catch (error) {
+    throw new TaskError(`${option} ${errorMessage(error)}`);
+  }
 }
