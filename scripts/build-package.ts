@@ -93,8 +93,15 @@ async function main() {
   for (const name of new Set([...contractNames(BallastLocalModule), ...contractNames(BallastModule)])) {
     const matches = bySource.filter((a) => a.artifact.contractName === name && statSync(a.file).isFile());
     if (matches.length !== 1) throw new Error(`${matches.length} artifacts named ${name}`);
-    const { contractName, sourceName, abi, bytecode, deployedBytecode, linkReferences, deployedLinkReferences } =
-      matches[0].artifact;
+    const {
+      contractName,
+      sourceName,
+      abi,
+      bytecode,
+      deployedBytecode,
+      linkReferences,
+      deployedLinkReferences,
+    } = matches[0].artifact;
     writeFileSync(
       join(dist, "artifacts", `${name}.json`),
       JSON.stringify({

@@ -23,7 +23,10 @@ function walk(dir: string, skipDirs: string[] = skip): string[] {
 
 /** Test-only sources: Ballast's mocks and harnesses, Chainlink's test contracts. */
 export function isTestSource(sourceName: string): boolean {
-  return sourceName.startsWith("contracts/mocks/") || /^@chainlink\/contracts\/src\/v0\.8\/tests\//.test(sourceName);
+  return (
+    sourceName.startsWith("contracts/mocks/") ||
+    /^@chainlink\/contracts\/src\/v0\.8\/tests\//.test(sourceName)
+  );
 }
 
 /** Every custom error in `artifactFiles`, one entry a selector (the first ABI entry seen), by signature. */
@@ -39,7 +42,8 @@ export function collectErrors(artifactFiles: string[]): JsonFragment[] {
       if (seen !== undefined && seen.signature !== fragment.format("sighash")) {
         throw new Error(`selector clash: ${seen.signature} and ${fragment.format("sighash")}`);
       }
-      if (seen === undefined) bySelector.set(fragment.selector, { signature: fragment.format("sighash"), fragment: entry });
+      if (seen === undefined)
+        bySelector.set(fragment.selector, { signature: fragment.format("sighash"), fragment: entry });
     }
   }
   return [...bySelector.values()]
@@ -64,7 +68,9 @@ function main() {
   }
   const errors = collectErrors(allArtifactFiles());
   writeFileSync(join(out, "errors.json"), JSON.stringify(errors, null, 2) + "\n");
-  console.log(`wrote ${count} ABIs and ${errors.length} errors to ${relative(root, out).split(sep).join("/")}/`);
+  console.log(
+    `wrote ${count} ABIs and ${errors.length} errors to ${relative(root, out).split(sep).join("/")}/`,
+  );
 }
 
 if (require.main === module) main();

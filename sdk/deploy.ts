@@ -84,12 +84,16 @@ export interface BallastDeployment {
 }
 
 function isSigner(x: unknown): x is Signer {
-  return typeof (x as Signer)?.getAddress === "function" && typeof (x as Signer)?.sendTransaction === "function";
+  return (
+    typeof (x as Signer)?.getAddress === "function" && typeof (x as Signer)?.sendTransaction === "function"
+  );
 }
 
 /** An EIP-1193 view of an ethers provider that speaks JSON-RPC (ethers' and Hardhat's both have `send`). */
 function eip1193(signer: Signer): EIP1193Provider {
-  const provider = signer.provider as unknown as { send?: (method: string, params: unknown[]) => Promise<unknown> };
+  const provider = signer.provider as unknown as {
+    send?: (method: string, params: unknown[]) => Promise<unknown>;
+  };
   if (typeof provider?.send !== "function") {
     throw new Error("deployBallast: the signer's provider must be a JSON-RPC provider (it has no `send`)");
   }
@@ -118,8 +122,7 @@ export async function deployBallast(
     deployer = target;
   } else {
     provider = target.network.provider;
-    const address =
-      options.deployer ?? ((await provider.request({ method: "eth_accounts" })) as string[])[0];
+    const address = options.deployer ?? ((await provider.request({ method: "eth_accounts" })) as string[])[0];
     if (address === undefined) throw new Error("deployBallast: the node manages no account");
     deployer = target.ethers
       ? await target.ethers.getSigner(address)
