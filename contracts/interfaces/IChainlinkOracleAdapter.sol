@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity 0.8.28;
+pragma solidity ^0.8.24;
 
 /// @title IChainlinkOracleAdapter
 /// @notice Reads Chainlink AggregatorV3 feeds defensively and tells every caller whether a price may be

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity 0.8.28;
+pragma solidity ^0.8.24;
 
 /// @title ICollateralVault
 /// @notice Custodies the settlement token (e.g. USDC) for traders. Each account has a `margin`

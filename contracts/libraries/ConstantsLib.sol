@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity 0.8.28;
+pragma solidity ^0.8.24;
 
 /// @title ConstantsLib
 /// @notice Protocol-wide units and hard limits. Every USD value and ratio inside Ballast is WAD.

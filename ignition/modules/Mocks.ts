@@ -1,4 +1,4 @@
-import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
+import { buildModule } from "@nomicfoundation/ignition-core";
 
 /**
  * Local stand-ins for what only exists on real networks: a 6-decimals USDC and Chainlink's own
