@@ -56,7 +56,7 @@ async function deploy() {
       3_900,
       ethers.parseEther("1"),
       ethers.parseEther("100000"),
-      ethers.parseEther("0.2"),
+      DEFAULTS.maxDeviationWad,
     );
     await c.engine.listMarket({
       ...DEFAULTS.eth.market,
@@ -106,14 +106,14 @@ async function setPolicy(c: Ctx, w: HDNodeWallet, opts: { topUp: boolean; sweep?
   });
 }
 
-/** Moves every market's price by `factor` in ≤ 5% rounds and records the rounds in the adapter. */
+/** Moves every market's price by `factor` in ≤ 2% rounds (the adapter grades a larger one `Deviation`) and records the rounds in the adapter. */
 async function move(c: Ctx, factor: number) {
   for (let m = 0; m < c.feeds.length; m++) {
     const { feed, asset } = c.feeds[m];
     let answer = await feed.latestAnswer();
     const target = BigInt(Math.round(Number(answer) * factor));
     while (answer !== target) {
-      const step = answer / 20n;
+      const step = answer / 50n;
       answer =
         target > answer
           ? target - answer > step

@@ -48,7 +48,7 @@ defineTask(
   .addFlag("raw", "Publish exactly one round per row")
   .addOptionalParam(
     "maxDeviation",
-    "The adapter's deviation bound per round (default 0.2; 1 with --raw)",
+    "The adapter's deviation bound per round (default 0.03; must stay below the markets' 4% initial margin)",
     undefined,
     types.float,
   )
@@ -82,7 +82,7 @@ defineTask(
       book,
       replicas,
       seed: args.seed,
-      maxDeviation: args.maxDeviation ?? (args.raw ? 1 : 0.2),
+      maxDeviation: args.maxDeviation,
       sampleEvery: Math.max(1, Math.floor(rounds.length / 1_000)),
       onProgress: progressBar("rounds"),
     });

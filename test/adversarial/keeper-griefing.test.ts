@@ -69,8 +69,9 @@ describe("adversarial: keeper griefing", () => {
     const second = await (await replay).wait();
     expect(await f.token.balanceOf(f.keeper.address)).to.equal(paid);
     expect(second!.gasUsed, "replay gas").to.be.lessThan(first!.gasUsed);
-    // Measured ≈ 144,000 for two skipped accounts (the first, paying, batch ≈ 271,000).
-    if (!underCoverage()) expect(second!.gasUsed, "replay gas").to.be.lessThan(170_000n);
+    // Measured 177,889 for two skipped accounts, of which ~34,000 record both markets' rounds (nothing
+    // new to record here); the first, paying, batch is larger.
+    if (!underCoverage()) expect(second!.gasUsed, "replay gas").to.be.lessThan(190_000n);
     await expectConservation(f, everyone(f));
   });
 

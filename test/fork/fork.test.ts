@@ -106,7 +106,7 @@ describe("Local node, keeper and fork", function () {
       })
     ).wait();
     // ETH falls from 3,000 to 2,540 in rounds: both under health 1; alice's reserve rescues her.
-    for (const price of [2_900, 2_800, 2_700, 2_620, 2_540]) {
+    for (const price of [2_930, 2_860, 2_790, 2_720, 2_650, 2_580, 2_540]) {
       await (await feed.connect(signers[0]).updateAnswer(BigInt(price) * 10n ** 8n)).wait();
     }
     const aliceAddress = await alice.getAddress();

@@ -351,7 +351,7 @@ describe("Keeper service", () => {
 
   it("does not record a round the adapter holds back, and says so once", async () => {
     const f = await loadFixture(crash);
-    await f.btcFeed.updateAnswer(answer(40_000)); // −33%: beyond the 20% deviation bound
+    await f.btcFeed.updateAnswer(answer(40_000)); // −33%: beyond the 3% deviation bound
     const { keeper, of } = keeperFor(f);
     await keeper.runCycle();
     expect(of("skip").find((l) => l.asset === "BTC")).to.include({

@@ -32,7 +32,7 @@ async function account() {
   await f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("10"));
   await f.engine.connect(f.alice).modifyPosition(BTC_MARKET, parseEther("-0.5"));
   await f.engine.connect(f.alice).setPolicy(standardPolicy(await strategy.getAddress()));
-  await f.ethFeed.updateAnswer(2_900n * 10n ** 8n);
+  await movePrice(f.ethFeed, 2_900);
   return { ...f, strategy };
 }
 

@@ -99,7 +99,7 @@ describe("MarginEngine", () => {
         .to.be.revertedWithCustomError(f.engine, "MarginEngineInvalidAsset")
         .withArgs(ETH);
       const feed = await new MockV3Aggregator__factory(f.deployer).deploy(8, answer(150));
-      await f.oracle.setFeed(SOL, feed, 3600, parseEther("1"), parseEther("10000"), parseEther("0.2"));
+      await f.oracle.setFeed(SOL, feed, 3600, parseEther("1"), parseEther("10000"), parseEther("0.03"));
       await expect(f.engine.listMarket(config))
         .to.emit(f.engine, "MarketListed")
         .withArgs(3n, SOL, Object.values(config));
@@ -210,7 +210,7 @@ describe("MarginEngine", () => {
 
     it("averages the entry price when a position grows", async () => {
       const f = await loadFixture(aliceLong);
-      await f.ethFeed.updateAnswer(answer(3_300));
+      await movePrice(f.ethFeed, 3_300);
       await f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("10"));
       const pos = await f.engine.position(f.alice.address, ETH_MARKET);
       expect(pos.sizeWad).to.equal(parseEther("20"));
@@ -219,7 +219,7 @@ describe("MarginEngine", () => {
 
     it("realises profit from the pool when a position shrinks", async () => {
       const f = await loadFixture(aliceLong);
-      await f.ethFeed.updateAnswer(answer(3_300));
+      await movePrice(f.ethFeed, 3_300);
       const margin = await f.vault.marginOf(f.alice.address);
       const poolBefore = await f.pool.cashAssets();
       // close 4 ETH: pnl = 4 × 300 = 1,200; fee = 4 × 3,300 × 0.0005 = 6.6
@@ -242,7 +242,7 @@ describe("MarginEngine", () => {
 
     it("pays losses to the pool when a position closes", async () => {
       const f = await loadFixture(aliceLong);
-      await f.ethFeed.updateAnswer(answer(2_900));
+      await movePrice(f.ethFeed, 2_900);
       const margin = await f.vault.marginOf(f.alice.address);
       // loss = 10 × 100 = 1,000; fee = 10 × 2,900 × 0.0005 = 14.5
       await f.engine.connect(f.alice).closePosition(ETH_MARKET);
@@ -257,7 +257,7 @@ describe("MarginEngine", () => {
 
     it("flips a long into a short at the oracle price", async () => {
       const f = await loadFixture(aliceLong);
-      await f.ethFeed.updateAnswer(answer(3_100));
+      await movePrice(f.ethFeed, 3_100);
       await f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("-15"));
       const pos = await f.engine.position(f.alice.address, ETH_MARKET);
       expect(pos.sizeWad).to.equal(parseEther("-5"));
@@ -288,8 +288,8 @@ describe("MarginEngine", () => {
       expect(await f.engine.accountMarkets(f.alice.address)).to.deep.equal([ETH_MARKET, BTC_MARKET]);
       const margin = await f.engine.marginWad(f.alice.address);
       // ETH +10 at 3,000 → 3,300: +3,000; BTC −0.5 at 60,000 → 62,000: −1,000
-      await f.ethFeed.updateAnswer(answer(3_300));
-      await f.btcFeed.updateAnswer(answer(62_000));
+      await movePrice(f.ethFeed, 3_300);
+      await movePrice(f.btcFeed, 62_000);
       expect(await f.engine.equity(f.alice.address)).to.equal(margin + parseEther("2000"));
       // MM = 10 × 3,300 × 0.02 + 0.5 × 62,000 × 0.02 = 660 + 620
       expect(await f.engine.maintenanceRequirement(f.alice.address)).to.equal(parseEther("1280"));
@@ -304,9 +304,9 @@ describe("MarginEngine", () => {
       const liq = await f.engine.liquidationPrice(f.alice.address, ETH_MARKET);
       // E = 9,985 + 10(P − 3,000), MM = 0.2·P → P = (30,000 − 9,985) / 9.8
       expect(liq).to.be.closeTo(((parseEther("30000") - parseEther("9985")) * WAD) / parseEther("9.8"), 10n);
-      await f.ethFeed.updateAnswer(toAnswer(liq) + 1n);
+      await movePrice(f.ethFeed, toAnswer(liq) + 1n);
       expect(await f.engine.health(f.alice.address)).to.be.gte(WAD);
-      await f.ethFeed.updateAnswer(toAnswer(liq) - 1n);
+      await movePrice(f.ethFeed, toAnswer(liq) - 1n);
       expect(await f.engine.health(f.alice.address)).to.be.lt(WAD);
       await expect(f.engine.liquidationPrice(f.alice.address, BTC_MARKET))
         .to.be.revertedWithCustomError(f.engine, "MarginEngineNoPosition")
@@ -319,9 +319,9 @@ describe("MarginEngine", () => {
       await f.engine.connect(f.bob).modifyPosition(ETH_MARKET, parseEther("-10"));
       const liq = await f.engine.liquidationPrice(f.bob.address, ETH_MARKET);
       expect(liq).to.be.gt(parseEther("3000"));
-      await f.ethFeed.updateAnswer(toAnswer(liq) - 1n);
+      await movePrice(f.ethFeed, toAnswer(liq) - 1n);
       expect(await f.engine.health(f.bob.address)).to.be.gte(WAD);
-      await f.ethFeed.updateAnswer(toAnswer(liq) + 1n);
+      await movePrice(f.ethFeed, toAnswer(liq) + 1n);
       expect(await f.engine.health(f.bob.address)).to.be.lt(WAD);
     });
 
@@ -410,7 +410,7 @@ describe("MarginEngine", () => {
         const listExtra = async (i: number) => {
           const asset = ethers.encodeBytes32String(`X${i}`);
           const feed = await new MockV3Aggregator__factory(f.deployer).deploy(8, answer(100));
-          await f.oracle.setFeed(asset, feed, 3600, parseEther("1"), parseEther("10000"), parseEther("0.2"));
+          await f.oracle.setFeed(asset, feed, 3600, parseEther("1"), parseEther("10000"), parseEther("0.03"));
           await f.engine.listMarket({ ...DEFAULTS.eth.market, asset });
         };
         for (let i = 0; i < 7; i++) await listExtra(i);
@@ -568,9 +568,11 @@ describe("MarginEngine", () => {
       await movePrice(f.ethFeed, 1_950); // loss 10,500 > margin 9,985
       const lpAssetsBefore = await f.pool.cashAssets();
       const tx = f.engine.connect(f.keeper).liquidate(f.alice.address);
-      // reward: penalty 1% × 19,500 = 195, half = 97.5, paid first; then 9,887.5 of the 10,500 loss.
-      const reward = usdc("97.5");
-      const badDebt = usdc(10_500) - (usdc(9_985) - reward);
+      // The loss owed to LPs comes first: all 9,985 of margin pays 9,985 of the 10,500 loss; nothing is
+      // left for the fee, the reward (penalty 1% × 19,500 = 195, half 97.5, on the old main paid first)
+      // or insurance.
+      const reward = 0n;
+      const badDebt = usdc(10_500) - usdc(9_985);
       await expect(tx)
         .to.emit(f.engine, "Liquidated")
         .withArgs(
@@ -632,9 +634,9 @@ describe("MarginEngine", () => {
     it("liquidates a cross-margined account across both markets", async () => {
       const f = await loadFixture(aliceLong);
       await f.engine.connect(f.alice).modifyPosition(BTC_MARKET, parseEther("1"));
-      await f.ethFeed.updateAnswer(answer(2_700));
-      await f.ethFeed.updateAnswer(answer(2_400));
-      await f.btcFeed.updateAnswer(answer(57_000));
+      await movePrice(f.ethFeed, 2_700);
+      await movePrice(f.ethFeed, 2_400);
+      await movePrice(f.btcFeed, 57_000);
       expect(await f.engine.health(f.alice.address)).to.be.lt(WAD);
       await f.engine.connect(f.keeper).liquidate(f.alice.address);
       expect(await f.engine.health(f.alice.address)).to.be.closeTo(

@@ -58,6 +58,18 @@ async function underTrigger() {
   return f;
 }
 
+/**
+ * As `withPolicy` with a cautious policy (trigger 3, target 4) and ETH at 2,110: equity 1,085, maintenance
+ * 422, health ≈ 2.57 — under the trigger but above `CAP_PROTECTED_HEALTH` (2), where a deleverage cap binds.
+ */
+async function cautiousAboveProtected() {
+  const f = await withPolicy();
+  const policy = { ...f.policy, triggerHealthWad: parseEther("3"), targetHealthWad: parseEther("4") };
+  await f.engine.connect(f.alice).setPolicy(policy);
+  await movePrice(f.ethFeed, 2_110);
+  return { ...f, policy };
+}
+
 describe("MarginEngine rebalancing", () => {
   describe("policies", () => {
     it("sets and clears a policy with events", async () => {
@@ -206,9 +218,9 @@ describe("MarginEngine rebalancing", () => {
     });
 
     it("counts deleveraged notional against the market's cap and blocks it at the cap", async () => {
-      const f = await loadFixture(underTrigger);
+      const f = await loadFixture(cautiousAboveProtected);
       await f.engine.connect(f.riskAdmin).setDeleverageCap(ETH_MARKET, parseEther("2060"), 3600);
-      await f.strategy.setPlan(parseEther("2"), 0, [{ index: 0, sizeWad: parseEther("1.1") }], 0);
+      await f.strategy.setPlan(parseEther("4"), 0, [{ index: 0, sizeWad: parseEther("1.1") }], 0);
       await expect(f.engine.connect(f.keeper).rebalance(f.alice.address))
         .to.be.revertedWithCustomError(f.engine, "MarginEngineInvalidPlan")
         .withArgs(PlanError.DeleverageCapExceeded);
@@ -382,21 +394,36 @@ describe("MarginEngine rebalancing", () => {
     });
 
     it("reports accounts whose deleverage the systemic cap blocks", async () => {
-      const f = await loadFixture(underTrigger);
+      const f = await loadFixture(cautiousAboveProtected);
       await f.engine.connect(f.alice).setPolicy({ ...f.policy, allowTopUp: false });
       await f.engine.connect(f.riskAdmin).setDeleverageCap(ETH_MARKET, parseEther("1000"), 3600);
       // A close short of the target while room remains is refused ...
-      await f.strategy.setPlan(parseEther("2"), 0, [{ index: 0, sizeWad: parseEther("0.4") }], 0);
+      await f.strategy.setPlan(parseEther("4"), 0, [{ index: 0, sizeWad: parseEther("0.4") }], 0);
       expect((await f.engine.keeperAction(f.alice.address)).action).to.equal(KeeperAction.None);
       // ... one that uses the whole room is accepted, and reported as capped.
-      const size = (parseEther("1000") * WAD) / parseEther("2060");
-      await f.strategy.setPlan(parseEther("2"), 0, [{ index: 0, sizeWad: size }], 0);
+      const size = (parseEther("1000") * WAD) / parseEther("2110");
+      await f.strategy.setPlan(parseEther("4"), 0, [{ index: 0, sizeWad: size }], 0);
       const r = await f.engine.keeperAction(f.alice.address);
       expect(r.action).to.equal(KeeperAction.Rebalance);
       expect(r.deleverageCapped).to.equal(true);
       await f.engine.connect(f.keeper).rebalance(f.alice.address);
-      expect(await f.engine.deleverageRoom(ETH_MARKET)).to.be.lte(2061n);
-      expect(await f.engine.health(f.alice.address)).to.be.lt(parseEther("2"));
+      expect(await f.engine.deleverageRoom(ETH_MARKET)).to.be.lte(2111n);
+      expect(await f.engine.health(f.alice.address)).to.be.lt(parseEther("4"));
+    });
+
+    it("offers an account under health 2 at least the deleverage that lifts it to 2, whatever the cap", async () => {
+      const f = await loadFixture(underTrigger); // health ≈ 1.42
+      await f.engine.connect(f.riskAdmin).setDeleverageCap(ETH_MARKET, parseEther("1000"), 3600);
+      const [snap] = await f.engine.accountSnapshot(f.alice.address);
+      // Closing x of notional: (585 − 0.0005x) / (412 − 0.02x) = 2 → x = (824 − 585) / (0.04 − 0.0005).
+      const need = snap.deleverageRoomWad[0];
+      expect(need).to.be.closeTo(parseEther(String((824 - 585) / 0.0395)), parseEther("1"));
+      expect(need).to.be.gt(parseEther("1000"));
+      // A close of that notional reaches health 2 even though the window allows 1,000.
+      await f.strategy.setPlan(parseEther("2"), 0, [{ index: 0, sizeWad: (need * WAD) / parseEther("2060") }], 0);
+      await f.engine.connect(f.alice).setPolicy({ ...f.policy, allowTopUp: false });
+      await expect(f.engine.connect(f.keeper).rebalance(f.alice.address)).to.emit(f.engine, "Rebalanced");
+      expect(await f.engine.health(f.alice.address)).to.be.gte(parseEther("1.99"));
     });
 
     it("exposes the snapshot strategies receive", async () => {

@@ -13,7 +13,8 @@ const perform = (r: string[], l: string[], c: string[] = []) =>
 
 /**
  * Three accounts with 10 ETH longs at 3,000: alice (policy, reserve) will need a rebalance, bob (no
- * policy, thin margin) a liquidation, carol stays healthy. ETH then falls to 2,060.
+ * policy, thin margin: at 2,060 equity 385 against maintenance 412, still solvent, so its liquidator is paid)
+ * a liquidation, carol stays healthy. ETH then falls to 2,060.
  */
 async function book() {
   const f = await deployFunded();
@@ -22,7 +23,7 @@ async function book() {
   await f.engine.connect(f.riskAdmin).setKeeperReward(usdc(2));
   for (const [s, margin] of [
     [f.alice, 10_000],
-    [f.bob, 9_000],
+    [f.bob, 9_800],
     [f.carol, 30_000],
   ] as const) {
     await f.vault.connect(s).depositMargin(s.address, usdc(margin));

@@ -126,12 +126,15 @@ export async function runSimulation(
   const toAnswer = (price: number) => BigInt(Math.round(price * 1e8));
 
   const [deployer, lp, keeper] = await ethers.getSigners();
-  const maxDeviation = options.maxDeviation ?? 0.2;
+  // The adapter's bound must stay below the markets' initial margin (the engine refuses the listing
+  // otherwise): one round graded `Ok` cannot take a fresh position at the highest leverage under water.
+  const maxDeviationWad =
+    options.maxDeviation === undefined ? DEFAULTS.maxDeviationWad : ethers.parseEther(String(options.maxDeviation));
   const deployed = await hre.ignition.deploy(BallastLocalModule, {
     parameters: {
       Mocks: { ethInitialAnswer: toAnswer(rounds[0].price) },
       BallastLocal: {
-        maxDeviationWad: ethers.parseEther(String(maxDeviation)),
+        maxDeviationWad,
         heartbeat: 172_800,
         ethMinPriceWad: 1n,
         ethMarket: { ...DEFAULTS.eth.market, maxOpenInterestWad: ethers.parseEther("100000000") },
