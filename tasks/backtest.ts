@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { MAINNET_ETH_USD, emulateRounds, pathStats, readPriceCsv } from "./lib/sim/prices";
 import { DEFAULT_BOOK, POLICY_NAMES, PolicyName, runSimulation } from "./lib/sim/runner";
-import { metricsTable, renderReport } from "./lib/sim/report";
+import { metricsText, renderReport } from "./lib/sim/report";
 import { progressBar } from "./lib/sim/progress";
 
 interface BacktestArgs {
@@ -96,11 +96,12 @@ task("backtest", "Replays a price history as Chainlink rounds against a book of 
         renderReport(
           result,
           `Ballast backtest: ${args.prices}`,
-          `${points.length} rows replayed as Chainlink rounds.`,
+          `${points.length} price-series rows replayed as ${rounds.length} Chainlink rounds.`,
+          { rows: points, feed: { deviation: args.deviation, heartbeat: args.heartbeat, raw: args.raw } },
         ),
       );
     }
-    console.table(metricsTable(result.metrics));
+    console.log(metricsText(result.metrics));
     console.error(
       `wrote ${args.json}${args.html ? ` and ${args.html}` : ""} (${result.wallSeconds.toFixed(1)} s)`,
     );

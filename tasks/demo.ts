@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MAINNET_ETH_USD, emulateRounds, readPriceCsv, syntheticCrash } from "./lib/sim/prices";
 import { DEFAULT_BOOK, runSimulation } from "./lib/sim/runner";
-import { metricsTable, renderReport } from "./lib/sim/report";
+import { metricsText, renderReport } from "./lib/sim/report";
 import { progressBar } from "./lib/sim/progress";
 
 /** Names of `IChainlinkOracleAdapter.Status` values. */
@@ -41,7 +41,7 @@ task("demo", "Runs Ballast through a price crash on the in-process network and w
       onProgress: progressBar("rounds"),
     });
 
-    console.table(metricsTable(result.metrics));
+    console.log(metricsText(result.metrics));
     mkdirSync(args.out, { recursive: true });
     const file = join(args.out, "demo.html");
     writeFileSync(
@@ -50,6 +50,7 @@ task("demo", "Runs Ballast through a price crash on the in-process network and w
         result,
         "Ballast demo: keeping leveraged accounts out of liquidation",
         `Price path: ${source}. Rounds published as Chainlink ETH/USD does on mainnet (0.5% deviation, 1 h heartbeat).`,
+        { rows: points, feed: MAINNET_ETH_USD },
       ),
     );
     writeFileSync(
