@@ -52,6 +52,10 @@
       maximumFractionDigits: digits,
     });
   }
+  // A sliver of a position left is not 0%.
+  function percent(x) {
+    return x > 0 && x < 0.05 ? "< 0.1%" : fmt(x, 1) + "%";
+  }
   function date(ms) {
     return new Date(ms).toISOString().slice(0, 16).replace("T", " ");
   }
@@ -378,42 +382,64 @@
       tooltip: {
         trigger: "axis",
         confine: true,
+        // A leverage per row, a policy per column (the lowest value when a leverage has several accounts).
         formatter: function (params) {
           var lines = params.filter(function (q) {
             return q.seriesType === "line" && q.seriesName;
           });
           if (!lines.length) return "";
           var j = lines[0].dataIndex;
-          var rows = lines.map(function (q) {
+          var cells = {};
+          var colors = {};
+          lines.forEach(function (q) {
             var i = map[q.seriesIndex];
-            return { i: i, v: opts.values[i][j], color: q.color };
+            var a = D.accounts[i];
+            var v = opts.values[i][j];
+            var key = a.name + "|" + a.policy;
+            colors[a.name] = q.color;
+            if (
+              !(key in cells) ||
+              (v !== null && (cells[key] === null || v < cells[key]))
+            )
+              cells[key] = v;
           });
-          rows.sort(function (x, y) {
-            return (
-              (x.v === null ? Infinity : x.v) - (y.v === null ? Infinity : y.v)
-            );
-          });
-          var out = [
+          var html =
             "<b>" +
-              date(D.time[j]) +
-              " UTC</b> · " +
-              D.accounts[rows[0].i].policy +
-              " (round " +
-              fmt(D.sampledRounds[j], 0) +
-              ")",
-          ];
-          rows.slice(0, 12).forEach(function (r) {
-            out.push(
-              '<span style="color:' +
-                r.color +
-                '">━</span> ' +
-                esc(D.accounts[r.i].name) +
-                ": " +
-                opts.label(r.v),
-            );
+            date(D.time[j]) +
+            " UTC</b> (round " +
+            fmt(D.sampledRounds[j], 0) +
+            ')<table style="border-collapse:collapse;margin-top:4px"><tr><th></th>' +
+            D.policies
+              .map(function (p) {
+                return (
+                  '<th style="padding:0 6px;text-align:right">' +
+                  esc(p) +
+                  "</th>"
+                );
+              })
+              .join("") +
+            "</tr>";
+          legendNames.forEach(function (name) {
+            if (!(name in colors)) return;
+            html +=
+              '<tr><td><span style="color:' +
+              colors[name] +
+              '">━</span> ' +
+              esc(name) +
+              "</td>" +
+              D.policies
+                .map(function (p) {
+                  var key = name + "|" + p;
+                  return (
+                    '<td style="padding:0 6px;text-align:right">' +
+                    (key in cells ? opts.label(cells[key]) : "") +
+                    "</td>"
+                  );
+                })
+                .join("") +
+              "</tr>";
           });
-          if (rows.length > 12) out.push("… " + (rows.length - 12) + " more");
-          return out.join("<br>");
+          return html + "</table>";
         },
       },
       dataZoom: [
@@ -514,15 +540,13 @@
     },
     values: D.exposure.map(function (xs) {
       return xs.map(function (x) {
-        return Math.round(x * 1000) / 10;
+        return x * 100;
       });
     }),
     map: function (x) {
       return x;
     },
-    label: function (x) {
-      return fmt(x, 1) + "%";
-    },
+    label: percent,
   });
 
   // ---- One account ---------------------------------------------------------------------------------------
@@ -674,7 +698,7 @@
               "health: " + health(hs[j]),
               "margin: " + fmt(D.margin[i][j], 2) + " USD",
               "reserve: " + fmt(D.reserve[i][j], 2) + " USD",
-              "exposure kept: " + fmt(D.exposure[i][j] * 100, 1) + "%",
+              "exposure kept: " + percent(D.exposure[i][j] * 100),
             ];
             return out.join("<br>");
           },
@@ -729,7 +753,7 @@
             step: "end",
             symbol: "none",
             data: pair(D.exposure[i], function (x) {
-              return Math.round(x * 1000) / 10;
+              return x * 100;
             }),
             showSymbol: false,
             lineStyle: { color: "#9c755f", width: 2 },
