@@ -5,7 +5,7 @@ import { dirname } from "node:path";
 import { MAINNET_ETH_USD, emulateRounds, pathStats, readPrices } from "./lib/sim/prices";
 import { TaskError } from "./lib/errors";
 import { DEFAULT_BOOK, POLICY_NAMES, PolicyName, runSimulation } from "./lib/sim/runner";
-import { metricsTable, renderReport } from "./lib/sim/report";
+import { metricsText, renderReport } from "./lib/sim/report";
 import { progressBar } from "./lib/sim/progress";
 
 interface BacktestArgs {
@@ -107,12 +107,13 @@ defineTask(
         renderReport(
           result,
           `Ballast backtest: ${args.prices}`,
-          `${points.length} rows replayed as Chainlink rounds.`,
+          `${points.length} price-series rows replayed as ${rounds.length} Chainlink rounds.`,
+          { rows: points, feed: { deviation: args.deviation, heartbeat: args.heartbeat, raw: args.raw } },
         ),
       );
     }
     if (args.json) console.log(JSON.stringify(output, null, 2));
-    else console.table(metricsTable(result.metrics));
+    else console.log(metricsText(result.metrics));
     console.error(
       `wrote ${args.out}${args.html ? ` and ${args.html}` : ""} (${result.wallSeconds.toFixed(1)} s)`,
     );

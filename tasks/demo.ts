@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { MAINNET_ETH_USD, emulateRounds, readPrices, syntheticCrash } from "./lib/sim/prices";
 import { TaskError } from "./lib/errors";
 import { DEFAULT_BOOK, runSimulation } from "./lib/sim/runner";
-import { metricsTable, renderReport } from "./lib/sim/report";
+import { metricsText, renderReport } from "./lib/sim/report";
 import { progressBar } from "./lib/sim/progress";
 
 /** Names of `IChainlinkOracleAdapter.Status` values. */
@@ -47,7 +47,7 @@ defineTask("demo", "Runs Ballast through a price crash on the in-process network
       onProgress: progressBar("rounds"),
     });
 
-    if (!args.json) console.table(metricsTable(result.metrics));
+    if (!args.json) console.log(metricsText(result.metrics));
     mkdirSync(args.out, { recursive: true });
     const file = join(args.out, "demo.html");
     writeFileSync(
@@ -56,6 +56,7 @@ defineTask("demo", "Runs Ballast through a price crash on the in-process network
         result,
         "Ballast demo: keeping leveraged accounts out of liquidation",
         `Price path: ${source}. Rounds published as Chainlink ETH/USD does on mainnet (0.5% deviation, 1 h heartbeat).`,
+        { rows: points, feed: MAINNET_ETH_USD },
       ),
     );
     const summary = { source, rounds: rounds.length, metrics: result.metrics };

@@ -56,7 +56,7 @@ describe("backtest task", function () {
       expect(p.protectedNotional).to.be.greaterThan(0);
       expect(p.costShare).to.be.closeTo((p.feesPaid + p.keeperRewards) / p.protectedNotional, 1e-6);
     }
-    expect(readFileSync(html, "utf8")).to.contain("<svg");
+    expect(readFileSync(html, "utf8")).to.contain('<script id="report-data" type="application/json">');
   });
 
   it("refuses unknown policies", async () => {

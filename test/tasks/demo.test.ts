@@ -53,7 +53,10 @@ describe("Demo simulation", () => {
     expect(result.metrics.volatility.liquidations).to.equal(0);
     expect(result.metrics.threshold.rebalances + result.metrics.volatility.rebalances).to.be.greaterThan(0);
     const html = renderReport(result, "test", "short crash");
-    expect(html).to.contain("<svg");
+    // Self-contained: the charting library and the data inline, nothing fetched at view time.
+    expect(html).to.contain('<script id="report-data" type="application/json">');
+    expect(html).to.contain("echarts");
+    expect(html).not.to.match(/<script[^>]+src=|<link[^>]+href=/);
     expect(html).to.contain("Outcome per policy");
     const dir = mkdtempSync(join(tmpdir(), "ballast-"));
     const { writeFileSync } = await import("node:fs");

@@ -77,11 +77,16 @@ export interface PolicyMetrics {
 
 export interface SimResult {
   rounds: PricePoint[];
+  /** The book the accounts were opened from (one copy per policy, times the replicas). */
+  book: BookSpec;
   accounts: SimAccount[];
   /** Health per account after each sampled round (Infinity without positions). */
   health: Record<string, number[]>;
   /** |size| / initial |size| per account after each sampled round. */
   exposure: Record<string, number[]>;
+  /** Margin and idle reserve per account (USD) at each sampled round, read with the health. */
+  margin: Record<string, number[]>;
+  reserve: Record<string, number[]>;
   sampledRounds: number[];
   events: SimEvent[];
   metrics: Record<string, PolicyMetrics>;
@@ -218,6 +223,16 @@ export async function runSimulation(
   const addresses = accounts.map((a) => a.address);
   const health: Record<string, number[]> = Object.fromEntries(accounts.map((a) => [a.address, []]));
   const exposure: Record<string, number[]> = Object.fromEntries(accounts.map((a) => [a.address, []]));
+  const margin: Record<string, number[]> = Object.fromEntries(accounts.map((a) => [a.address, []]));
+  const reserve: Record<string, number[]> = Object.fromEntries(accounts.map((a) => [a.address, []]));
+  // Only the engine moves margin and reserve (rebalances, rescues, liquidations): read every account once,
+  // then again only after an event touched it.
+  const balances: Record<string, [number, number]> = {};
+  const readBalances = async (address: string) => {
+    const [m, r] = await vault.balancesOf(address);
+    balances[address] = [tokensToUsd(m), tokensToUsd(r)];
+  };
+  for (const a of accounts) await readBalances(a.address);
   const sampledRounds: number[] = [];
   const events: SimEvent[] = [];
   const gasByAccount: Record<string, bigint> = {};
@@ -278,6 +293,8 @@ export async function runSimulation(
       if (sample) {
         health[a.address].push(h);
         exposure[a.address].push(currentExposure[a.address]);
+        margin[a.address].push(balances[a.address][0]);
+        reserve[a.address].push(balances[a.address][1]);
       }
     }
     if (sample) sampledRounds.push(i);
@@ -287,6 +304,7 @@ export async function runSimulation(
     const report = await keeperService.runCycle("round");
     if (report.status === "error") throw new Error(`keeper cycle failed at round ${i}: ${keeperLog.at(-1)}`);
     if (report.sent.length > 0) {
+      const before = events.length;
       const hashes = new Set(
         (await ethers.provider.getLogs({ address: engineAddress, fromBlock, toBlock: "latest" })).map(
           (l) => l.transactionHash,
@@ -296,6 +314,7 @@ export async function runSimulation(
         const receipt = await ethers.provider.getTransactionReceipt(hash);
         collectEvents(receipt!, engineInterface, i, round.timestamp, events, byAddress, gasByAccount);
       }
+      for (const address of new Set(events.slice(before).map((e) => e.account))) await readBalances(address);
     }
     lastHealth = current;
     lastExposure = currentExposure;
@@ -337,9 +356,12 @@ export async function runSimulation(
 
   return {
     rounds,
+    book,
     accounts,
     health,
     exposure,
+    margin,
+    reserve,
     sampledRounds,
     events,
     metrics,
