@@ -31,7 +31,7 @@ const scenario = fc.record({
   btcShareTenths: fc.integer({ min: 0, max: 10 }),
   reserveUsd: fc.integer({ min: 0, max: 60_000 }),
   triggerHundredths: fc.integer({ min: 105, max: 300 }),
-  gapHundredths: fc.integer({ min: 5, max: 200 }),
+  gapHundredths: fc.integer({ min: 5, max: 100 }), // target ≤ MAX_POLICY_TARGET (4)
   allowTopUp: fc.boolean(),
   allowDeleverage: fc.boolean(),
   maxRewardCents: fc.integer({ min: 0, max: 500 }),

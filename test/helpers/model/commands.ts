@@ -237,7 +237,7 @@ const setPolicy = fc
     i: trader,
     volatility: fc.boolean(),
     triggerHundredths: fc.integer({ min: 101, max: 300 }),
-    gapHundredths: fc.integer({ min: 5, max: 200 }),
+    gapHundredths: fc.integer({ min: 5, max: 100 }), // target ≤ MAX_POLICY_TARGET (4)
     sweepGapHundredths: fc.option(fc.integer({ min: 5, max: 300 }), { nil: undefined }),
     means: fc.constantFrom("both", "topUp", "deleverage"),
     maxRewardCents: fc.integer({ min: 0, max: 500 }),
