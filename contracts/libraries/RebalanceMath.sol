@@ -31,6 +31,23 @@ import {WadMath} from "./WadMath.sol";
 ///      top-up gives the same end state, and every per-step condition checked without the top-up still
 ///      holds with it (more margin, higher health).
 ///
+///      Margin: a close realises its PnL, and a step may not realise a net loss (loss plus fee) above the
+///      margin it starts from (the keeper reward stays reserved). This is a second linear constraint,
+///      `Σ k_i·c_i ≤ margin` (net cost per unit of size `k_i`, negative for a close at a profit that pays
+///      its fee), and it can bind when the margin is small, e.g. withdrawn against unrealised profit. The
+///      greedy pass then cannot start with a market whose loss the margin cannot pay yet, so the
+///      deleverage runs in up to three passes, each only when the previous one ends short of `h*`:
+///      1. cost order, each close capped at what the margin can pay at its step;
+///      2. cost order again, from where pass 1 ended: the profits pass 1 realised now pay for the closes
+///         it had to cap (appended as second steps in the same markets);
+///      3. from the start again, in margin order: closes that realise no net loss first (cost order), then
+///         the others by relief per unit of net loss, `ρ_i / k_i` descending (`ρ_i = P_i·r_i`). This
+///         maximises the relief under both constraints (a fractional knapsack on the margin, after the
+///         items that cost no margin), so it reaches `h*` whenever any order and sizing of closes within
+///         the allowed means does; it replaces passes 1–2 only if it ends closer to `h*`.
+///      With `preferDeleverage`, closes that only a top-up could pay for are not planned; when that falls
+///      short of `h*` and a top-up is allowed, the plan is made top-up first instead.
+///
 ///      Rounding: the planner tracks the account exactly as the engine will change it (token rounding of
 ///      realised PnL and fees, maintenance rounded up), sizes each close for the exact remaining gap plus
 ///      `scale + CLOSE_ROUNDING_SLACK_WAD` (the most a close's rounding can cost), and sizes the last
@@ -64,13 +81,14 @@ library RebalanceMath {
     /// @param marginTokens The margin left.
     error RebalanceMathInsufficientMargin(uint256 neededTokens, uint256 marginTokens);
 
-    /// @dev The account as a plan changes it (margin, equity, maintenance, position sizes), with the
-    ///      planning constants (token scale, keeper reward, target health).
+    /// @dev The account as a plan changes it (margin, equity, maintenance, position sizes, deleverage room
+    ///      left), with the planning constants (token scale, keeper reward, target health).
     struct Account {
         uint256 marginTokens;
         int256 equityWad;
         uint256 maintenanceWad;
         int256[] sizesWad;
+        uint256[] roomWad;
         uint256 scale;
         uint256 rewardWad;
         uint256 targetHealthWad;
@@ -101,8 +119,9 @@ library RebalanceMath {
         plan.closes = closes;
     }
 
-    /// @notice The cheapest plan that restores `targetHealthWad` after paying the keeper reward, or an empty
-    ///         plan when there is nothing (worth) doing.
+    /// @notice The cheapest plan that restores `targetHealthWad` after paying the keeper reward; when the
+    ///         allowed means cannot restore it, the plan that comes closest; an empty plan when there is
+    ///         nothing (worth) doing.
     /// @dev See the library notes for the math. Steps:
     ///      1. `G = h*·MM − (E − R)` (with `h*·MM` rounded up). Empty when the account has no positions,
     ///         when `G ≤ 0`, or when the plan is **dust**: `G < R`, i.e. the equity the plan restores is
@@ -111,19 +130,21 @@ library RebalanceMath {
     ///      2. Unless `preferDeleverage`: if `allowTopUp`, `T = min(reserveTokens, ⌈G / scale⌉)`.
     ///      3. If `allowDeleverage` and a gap remains: for each market in cost order (see `costOrder`),
     ///         `n_i = ⌈(G + scale + slack) / (h*·mmr_i − fee_i)⌉`, closed size `⌈n_i / P_i⌉` with the
-    ///         position's sign, capped at `|size_i|`, at the market's deleverage room (closed notional,
-    ///         rounded up as the engine does, never above `deleverageRoomWad[i]`) and at what the margin
-    ///         can pay if the close realises a net loss (the engine refuses a loss above margin; the
-    ///         keeper reward stays reserved). A close that would lower health at its step (possible only
-    ///         when `health·mmr_i < fee_i`, i.e. deep below 1) is skipped.
-    ///      4. With `preferDeleverage`: if `allowTopUp`, `T = min(reserveTokens, ⌈G_left / scale⌉)`.
+    ///         position's sign, capped at `|size_i|`, at the market's deleverage room left (closed
+    ///         notional, rounded up as the engine does, never above `deleverageRoomWad[i]` in total) and
+    ///         at what the margin can pay at that step if the close realises a net loss (the keeper reward
+    ///         stays reserved). A close that would lower health at its step (possible only when
+    ///         `health·mmr_i < fee_i`, i.e. deep below 1) is skipped. While a gap remains, a second pass
+    ///         revisits the markets and a third re-plans in margin order (see the library notes).
+    ///      4. With `preferDeleverage`: if `allowTopUp`, `T = min(reserveTokens, ⌈G_left / scale⌉)`; if a
+    ///         gap still remains and the reserve is not empty, the plan is made as in 2–3 instead (the
+    ///         top-up's margin may pay for closes the margin alone could not).
     ///      5. Empty when no step was possible, when the margin left could not pay the keeper reward, or
     ///         when the plan would not raise health above its current value net of the reward (it cannot
-    ///         pay for itself). Otherwise `targetHealthWad = h*`; the plan may end below `h*` only when the
-    ///         allowed means are exhausted.
-    ///      Limits of the single greedy pass (both need health or margin far below normal): a market capped
-    ///      by the margin, or skipped because its close would lower health, is not revisited after later
-    ///      closes or (with `preferDeleverage`) the top-up have improved the account.
+    ///         pay for itself). Otherwise `targetHealthWad = h*`; the plan ends below `h*` only when no
+    ///         plan within the allowed means reaches it, and it then raises health as far as the margin
+    ///         order allows: the whole reserve, every useful market to its size or room, and the margin
+    ///         down to the reward when a loss is what stops it.
     /// @param s The account snapshot.
     /// @param targetHealthWad The health to restore, `h*` (WAD).
     /// @param preferDeleverage Plan closes before the top-up (turbulence).
@@ -139,26 +160,18 @@ library RebalanceMath {
         if (uint256(gapWad) < rewardWad) return closeOut(s, targetHealthWad);
 
         Account memory a = _load(s, targetHealthWad);
-        uint256 topUpTokens;
-        if (s.policy.allowTopUp && !preferDeleverage) topUpTokens = _topUp(a, s.reserveTokens, gapWad);
-        CloseStep[] memory closes;
-        // No gap left after the top-up: the greedy pass would stop before its first close.
-        if (s.policy.allowDeleverage && gap(a.equityWad, a.maintenanceWad, targetHealthWad, rewardWad) > 0) {
-            closes = _deleverage(s, a);
-        }
-        if (s.policy.allowTopUp && preferDeleverage) {
-            gapWad = gap(a.equityWad, a.maintenanceWad, targetHealthWad, rewardWad);
-            if (gapWad > 0) topUpTokens = _topUp(a, s.reserveTokens, gapWad);
+        plan = _attempt(s, a, preferDeleverage);
+        if (preferDeleverage && s.policy.allowTopUp && s.reserveTokens != 0 && _gapLeft(a) > 0) {
+            a = _load(s, targetHealthWad);
+            plan = _attempt(s, a, false);
         }
 
         if (
-            (topUpTokens == 0 && closes.length == 0) ||
+            (plan.topUpTokens == 0 && plan.closes.length == 0) ||
             a.marginTokens < s.keeperRewardTokens ||
             MarginMath.health(a.equityWad - int256(rewardWad), a.maintenanceWad) <= s.healthWad
         ) return closeOut(s, targetHealthWad);
         plan.targetHealthWad = targetHealthWad;
-        plan.topUpTokens = topUpTokens;
-        plan.closes = closes;
     }
 
     /// @notice The sweep plan: margin beyond what `targetHealthWad` and the initial requirement need moves
@@ -239,7 +252,7 @@ library RebalanceMath {
             relief[j] = r;
             ++count;
         }
-        _shrink(order, count);
+        order = _prefix(order, count);
     }
 
     // ------------------------------------------------------------------------------------ simulation
@@ -363,6 +376,26 @@ library RebalanceMath {
         return true;
     }
 
+    /// @dev Steps 2–4 of `planToTarget` (without the fallback), applied to `a`.
+    function _attempt(
+        AccountSnapshot memory s,
+        Account memory a,
+        bool closesFirst
+    ) private pure returns (Plan memory plan) {
+        if (s.policy.allowTopUp && !closesFirst) plan.topUpTokens = _topUp(a, s.reserveTokens, _gapLeft(a));
+        // No gap left after the top-up: the greedy pass would stop before its first close.
+        if (s.policy.allowDeleverage && _gapLeft(a) > 0) plan.closes = _deleverage(s, a, plan.topUpTokens);
+        if (s.policy.allowTopUp && closesFirst) {
+            int256 gapWad = _gapLeft(a);
+            if (gapWad > 0) plan.topUpTokens = _topUp(a, s.reserveTokens, gapWad);
+        }
+    }
+
+    /// @dev The gap of `a` now.
+    function _gapLeft(Account memory a) private pure returns (int256) {
+        return gap(a.equityWad, a.maintenanceWad, a.targetHealthWad, a.rewardWad);
+    }
+
     /// @dev Tops up `min(reserve, ⌈gap / scale⌉)` tokens into `a`.
     function _topUp(Account memory a, uint256 reserveTokens, int256 gapWad) private pure returns (uint256 topUpTokens) {
         topUpTokens = Math.min(reserveTokens, uint256(gapWad).toTokenUp(a.scale));
@@ -370,21 +403,87 @@ library RebalanceMath {
         a.equityWad += int256(topUpTokens.toWad(a.scale));
     }
 
-    /// @dev Greedy deleverage in cost order (see `planToTarget`), applied to `a` exactly.
-    function _deleverage(AccountSnapshot memory s, Account memory a) private pure returns (CloseStep[] memory closes) {
+    /// @dev The deleverage passes (see the library notes), applied to `a`, which holds the snapshot after
+    ///      `topUpTokens` (if any) and no close.
+    function _deleverage(
+        AccountSnapshot memory s,
+        Account memory a,
+        uint256 topUpTokens
+    ) private pure returns (CloseStep[] memory) {
         uint256[] memory order = costOrder(s.positions, a.targetHealthWad);
-        closes = new CloseStep[](order.length);
-        uint256 count;
+        CloseStep[] memory steps = new CloseStep[](2 * order.length);
+        uint256 count = _pass(s, a, order, steps, 0);
+        if (_gapLeft(a) > 0) count = _pass(s, a, order, steps, count);
+        if (_gapLeft(a) > 0) {
+            Account memory b = _load(s, a.targetHealthWad);
+            b.marginTokens += topUpTokens;
+            b.equityWad += int256(topUpTokens.toWad(s.scale));
+            CloseStep[] memory marginSteps = new CloseStep[](order.length);
+            uint256 marginCount = _pass(s, b, _marginOrder(s, b, order), marginSteps, 0);
+            if (_gapLeft(b) < _gapLeft(a)) {
+                a.marginTokens = b.marginTokens;
+                a.equityWad = b.equityWad;
+                a.maintenanceWad = b.maintenanceWad;
+                a.sizesWad = b.sizesWad;
+                a.roomWad = b.roomWad;
+                (steps, count) = (marginSteps, marginCount);
+            }
+        }
+        CloseStep[] memory closes = new CloseStep[](count);
+        for (uint256 j; j < count; ++j) closes[j] = steps[j];
+        return closes;
+    }
+
+    /// @dev One greedy pass over `order`, applied to `a`: each market's close sized for the gap left; the
+    ///      non-zero closes are written to `steps` from `count` on. Returns the new count.
+    function _pass(
+        AccountSnapshot memory s,
+        Account memory a,
+        uint256[] memory order,
+        CloseStep[] memory steps,
+        uint256 count
+    ) private pure returns (uint256) {
         for (uint256 k; k < order.length; ++k) {
-            int256 gapWad = gap(a.equityWad, a.maintenanceWad, a.targetHealthWad, a.rewardWad);
+            int256 gapWad = _gapLeft(a);
             if (gapWad <= 0) break;
             uint256 i = order[k];
-            CloseStep memory step = _close(a, s.positions[i], i, uint256(gapWad), s.deleverageRoomWad[i]);
-            if (step.sizeWad != 0) closes[count++] = step;
+            CloseStep memory step = _close(a, s.positions[i], i, uint256(gapWad));
+            if (step.sizeWad != 0) steps[count++] = step;
         }
-        assembly ("memory-safe") {
-            mstore(closes, count)
+        return count;
+    }
+
+    /// @dev `order` (cost order) rearranged for the margin pass: markets whose close realises no net loss
+    ///      first, in cost order; then the others by relief per unit of net loss, `P·r / k` descending
+    ///      (ties keep cost order). Stable insertion sort: at most `MAX_MARKETS_PER_ACCOUNT` entries.
+    function _marginOrder(
+        AccountSnapshot memory s,
+        Account memory a,
+        uint256[] memory order
+    ) private pure returns (uint256[] memory out) {
+        uint256 n = order.length;
+        uint256[] memory relief = new uint256[](n);
+        uint256[] memory cost = new uint256[](n);
+        out = new uint256[](n);
+        for (uint256 k; k < n; ++k) {
+            MarginMath.PositionData memory p = s.positions[order[k]];
+            cost[k] = _costPerSize(p, a.sizesWad[order[k]]);
+            relief[k] = p.priceWad.mulWadDown(a.targetHealthWad.mulWadDown(p.mmrWad) - p.feeWad);
+            uint256 j = k;
+            while (j != 0 && _marginFirst(relief[k], cost[k], relief[out[j - 1]], cost[out[j - 1]])) {
+                out[j] = out[j - 1];
+                --j;
+            }
+            out[j] = k;
         }
+        for (uint256 k; k < n; ++k) out[k] = order[out[k]];
+    }
+
+    /// @dev Whether a close of relief `ra` and net cost `ca` per unit of size goes strictly before one of
+    ///      `rb`, `cb` in the margin pass: no net cost first, then more relief per unit of net cost.
+    function _marginFirst(uint256 ra, uint256 ca, uint256 rb, uint256 cb) private pure returns (bool) {
+        if (ca == 0 || cb == 0) return ca == 0 && cb != 0;
+        return ra * cb > rb * ca;
     }
 
     /// @dev Sizes the close of position `i` for `gapWad` and applies it to `a`, unless it is zero or would
@@ -393,12 +492,11 @@ library RebalanceMath {
         Account memory a,
         MarginMath.PositionData memory p,
         uint256 i,
-        uint256 gapWad,
-        uint256 roomWad
+        uint256 gapWad
     ) private pure returns (CloseStep memory step) {
         step.index = i;
         int256 size = a.sizesWad[i];
-        uint256 closeAbs = _closeSize(a, p, i, gapWad, roomWad);
+        uint256 closeAbs = _closeSize(a, p, i, gapWad);
         if (closeAbs == 0) return step;
         int256 closeWad = size > 0 ? int256(closeAbs) : -int256(closeAbs);
         (int256 netTokens, int256 equityAfter, uint256 maintenanceAfter) = _closeEffect(a, p, size, closeWad);
@@ -407,22 +505,24 @@ library RebalanceMath {
         }
         step.sizeWad = closeWad;
         _commit(a, step, netTokens, equityAfter, maintenanceAfter);
+        uint256 room = a.roomWad[i];
+        if (room != type(uint256).max) a.roomWad[i] = room - MarginMath.notionalWad(closeWad, p.priceWad);
     }
 
     /// @dev Size (magnitude) to close in position `i` for `gapWad`, within the position, the market's
-    ///      deleverage room and what the margin can pay (see `planToTarget`).
+    ///      deleverage room left and what the margin can pay (see `planToTarget`).
     function _closeSize(
         Account memory a,
         MarginMath.PositionData memory p,
         uint256 i,
-        uint256 gapWad,
-        uint256 roomWad
+        uint256 gapWad
     ) private pure returns (uint256 closeAbs) {
         uint256 sizeAbs = WadMath.abs(a.sizesWad[i]);
         uint256 reliefWad = a.targetHealthWad.mulWadDown(p.mmrWad) - p.feeWad;
         uint256 notionalWad = (gapWad + a.scale + CLOSE_ROUNDING_SLACK_WAD).divWadUp(reliefWad);
         closeAbs = Math.min(notionalWad.divWadUp(p.priceWad), sizeAbs);
 
+        uint256 roomWad = a.roomWad[i];
         if (roomWad < MarginMath.notionalWad(a.sizesWad[i], p.priceWad)) {
             // ⌈c·P⌉ ≤ room ⇔ c ≤ ⌊room / P⌋.
             closeAbs = Math.min(closeAbs, roomWad.divWadDown(p.priceWad));
@@ -431,24 +531,31 @@ library RebalanceMath {
         closeAbs = Math.min(closeAbs, _payableSize(a, p, a.sizesWad[i]));
     }
 
-    /// @dev Largest size of a position of size `sizeWad` whose close the margin can pay (the engine refuses a
-    ///      realised loss plus fee above margin), keeping the keeper reward in margin.
-    ///      Net cost per unit of size `k = P·fee − pnl per unit` (signed); the net loss of closing `c` is at
-    ///      most `c·k + 3` wei after rounding, so `c ≤ (margin − R − 4) / k`. No limit when `k ≤ 0`.
+    /// @dev Largest size of a position of size `sizeWad` whose close the margin can pay (a step may not
+    ///      realise a net loss above margin), keeping the keeper reward in margin. With the net cost per
+    ///      unit of size `k` (`_costPerSize`), the net loss of closing `c` is at most `c·k + 3` wei after
+    ///      rounding, so `c ≤ (margin − R − 4) / k`. No limit when `k = 0`.
     function _payableSize(
         Account memory a,
         MarginMath.PositionData memory p,
         int256 sizeWad
     ) private pure returns (uint256) {
-        uint256 feePerSizeWad = p.priceWad.mulWadUp(p.feeWad);
-        bool priceUp = p.priceWad > p.entryPriceWad;
-        uint256 move = priceUp ? p.priceWad - p.entryPriceWad : p.entryPriceWad - p.priceWad;
-        bool gain = (sizeWad > 0) == priceUp;
-        uint256 costPerSizeWad = gain ? (move >= feePerSizeWad ? 0 : feePerSizeWad - move) : feePerSizeWad + move;
+        uint256 costPerSizeWad = _costPerSize(p, sizeWad);
         if (costPerSizeWad == 0) return type(uint256).max;
         uint256 payableWad = a.marginTokens.toWad(a.scale);
         payableWad = payableWad > a.rewardWad + 4 ? payableWad - a.rewardWad - 4 : 0;
         return payableWad.divWadDown(costPerSizeWad);
+    }
+
+    /// @dev Net cost per unit of size of closing a position of sign `sizeWad` at the oracle price: fee
+    ///      `P·fee` (rounded up) plus the loss per unit, or minus the gain per unit; 0 when the gain pays
+    ///      the fee.
+    function _costPerSize(MarginMath.PositionData memory p, int256 sizeWad) private pure returns (uint256) {
+        uint256 feePerSizeWad = p.priceWad.mulWadUp(p.feeWad);
+        bool priceUp = p.priceWad > p.entryPriceWad;
+        uint256 move = priceUp ? p.priceWad - p.entryPriceWad : p.entryPriceWad - p.priceWad;
+        if ((sizeWad > 0) != priceUp) return feePerSizeWad + move;
+        return move >= feePerSizeWad ? 0 : feePerSizeWad - move;
     }
 
     /// @dev Effect of closing `closeWad` of a position of size `sizeWad`, as the engine settles it: net
@@ -500,7 +607,11 @@ library RebalanceMath {
         a.equityWad = s.equityWad;
         a.maintenanceWad = s.maintenanceWad;
         a.sizesWad = new int256[](n);
-        for (uint256 i; i < n; ++i) a.sizesWad[i] = s.positions[i].sizeWad;
+        a.roomWad = new uint256[](n);
+        for (uint256 i; i < n; ++i) {
+            a.sizesWad[i] = s.positions[i].sizeWad;
+            a.roomWad[i] = s.deleverageRoomWad[i];
+        }
     }
 
     /// @dev Whether relief `ra` at fee `fa` is strictly cheaper per unit than relief `rb` at fee `fb`.
@@ -508,10 +619,9 @@ library RebalanceMath {
         return fa * rb < fb * ra;
     }
 
-    /// @dev Sets the length of a memory array to `length` (≤ its current length).
-    function _shrink(uint256[] memory array, uint256 length) private pure {
-        assembly ("memory-safe") {
-            mstore(array, length)
-        }
+    /// @dev The first `length` entries of `array` (≤ its length), as a new array.
+    function _prefix(uint256[] memory array, uint256 length) private pure returns (uint256[] memory out) {
+        out = new uint256[](length);
+        for (uint256 i; i < length; ++i) out[i] = array[i];
     }
 }
