@@ -31,28 +31,19 @@ import {WadMath} from "./WadMath.sol";
 ///      top-up gives the same end state, and every per-step condition checked without the top-up still
 ///      holds with it (more margin, higher health).
 ///
-///      Margin: a close realises its PnL, and a step may not realise a net loss (loss plus fee) above the
-///      margin it starts from (the keeper reward stays reserved). This is a second linear constraint,
-///      `Σ k_i·c_i ≤ margin` (net cost per unit of size `k_i`, negative for a close at a profit that pays
-///      its fee), and it can bind when the margin is small, e.g. withdrawn against unrealised profit. The
-///      greedy pass then cannot start with a market whose loss the margin cannot pay yet, so the
-///      deleverage runs in up to three passes, each only when the previous one ends short of `h*`:
-///      1. cost order, each close capped at what the margin can pay at its step;
-///      2. cost order again, from where pass 1 ended: the profits pass 1 realised now pay for the closes
-///         it had to cap (appended as second steps in the same markets);
-///      3. from the start again, in margin order: closes that realise no net loss first (cost order), then
-///         the others by relief per unit of net loss, `ρ_i / k_i` descending (`ρ_i = P_i·r_i`). This
-///         maximises the relief under both constraints (a fractional knapsack on the margin, after the
-///         items that cost no margin), so it reaches `h*` whenever any order and sizing of closes within
-///         the allowed means does; it replaces passes 1–2 only if it ends closer to `h*`.
-///      With `preferDeleverage`, closes that only a top-up could pay for are not planned; when that falls
-///      short of `h*` and a top-up is allowed, the plan is made top-up first instead.
+///      Margin: a step may not realise a net loss (loss plus fee) above its margin, and the margin must
+///      pay the keeper: `Σ k_i·c_i ≤ margin − R` (net cost per unit of size `k_i`, < 0 for a profit above
+///      the fee), binding when the margin is small (e.g. withdrawn against unrealised profit). Passes:
+///      (1) cost order, each close capped at what the margin pays at its step; (2) if a gap remains, cost
+///      order again, the profits of (1) paying for what it capped (second steps); (3) if still short of
+///      `h*` or of the reward, from scratch in margin order: net gains first (most per unit of relief
+///      first, sized at least for what the reward lacks), then by relief per unit of net cost `P_i·r_i /
+///      k_i`, which maximises the relief under both constraints: it reaches `h*` whenever some order and
+///      sizing of closes does; kept if it ends closer. `preferDeleverage`: a short plan is redone top-up first.
 ///
-///      Rounding: the planner tracks the account exactly as the engine will change it (token rounding of
-///      realised PnL and fees, maintenance rounded up), sizes each close for the exact remaining gap plus
-///      `scale + CLOSE_ROUNDING_SLACK_WAD` (the most a close's rounding can cost), and sizes the last
-///      top-up exactly. A plan therefore ends at or just above `h*` (by a few token units of equity), or
-///      below it only when the allowed means run out.
+///      Rounding: the planner tracks the account exactly as the engine changes it (token rounding of PnL
+///      and fees, maintenance rounded up), sizes each close for the gap left plus `scale + slack` and the
+///      last top-up exactly: a plan ends at or just above `h*`, or below it only when no plan reaches it.
 library RebalanceMath {
     using WadMath for uint256;
 
@@ -92,6 +83,7 @@ library RebalanceMath {
         uint256 scale;
         uint256 rewardWad;
         uint256 targetHealthWad;
+        bool rewardFirst;
     }
 
     // ------------------------------------------------------------------------------------- planning
@@ -119,32 +111,19 @@ library RebalanceMath {
         plan.closes = closes;
     }
 
-    /// @notice The cheapest plan that restores `targetHealthWad` after paying the keeper reward; when the
-    ///         allowed means cannot restore it, the plan that comes closest; an empty plan when there is
-    ///         nothing (worth) doing.
+    /// @notice The cheapest plan that restores `targetHealthWad` after paying the keeper reward (when out of
+    ///         reach, the one that comes closest), or an empty plan when there is nothing (worth) doing.
     /// @dev See the library notes for the math. Steps:
-    ///      1. `G = h*·MM − (E − R)` (with `h*·MM` rounded up). Empty when the account has no positions,
-    ///         when `G ≤ 0`, or when the plan is **dust**: `G < R`, i.e. the equity the plan restores is
-    ///         below its own gas cost (the keeper reward). Equivalently: the account already has `h*`
-    ///         before the reward, and the rebalance would only exist to pay its keeper.
+    ///      1. `G = h*·MM − (E − R)` (`h*·MM` rounded up). Empty without positions, when `G ≤ 0`, or when
+    ///         the plan is **dust**: `G < R`, it restores less equity than its own gas cost (the reward).
     ///      2. Unless `preferDeleverage`: if `allowTopUp`, `T = min(reserveTokens, ⌈G / scale⌉)`.
-    ///      3. If `allowDeleverage` and a gap remains: for each market in cost order (see `costOrder`),
-    ///         `n_i = ⌈(G + scale + slack) / (h*·mmr_i − fee_i)⌉`, closed size `⌈n_i / P_i⌉` with the
-    ///         position's sign, capped at `|size_i|`, at the market's deleverage room left (closed
-    ///         notional, rounded up as the engine does, never above `deleverageRoomWad[i]` in total) and
-    ///         at what the margin can pay at that step if the close realises a net loss (the keeper reward
-    ///         stays reserved). A close that would lower health at its step (possible only when
-    ///         `health·mmr_i < fee_i`, i.e. deep below 1) is skipped. While a gap remains, a second pass
-    ///         revisits the markets and a third re-plans in margin order (see the library notes).
-    ///      4. With `preferDeleverage`: if `allowTopUp`, `T = min(reserveTokens, ⌈G_left / scale⌉)`; if a
-    ///         gap still remains and the reserve is not empty, the plan is made as in 2–3 instead (the
-    ///         top-up's margin may pay for closes the margin alone could not).
+    ///      3. If `allowDeleverage` and a gap remains, the deleverage passes: closes of notional
+    ///         `⌈(G + scale + slack) / (h*·mmr_i − fee_i)⌉`, capped at the position, the room left (closed
+    ///         notional rounded up) and the margin; a close that would lower health at its step (only
+    ///         when `health·mmr_i < fee_i`, deep below 1) is skipped.
+    ///      4. With `preferDeleverage`: if `allowTopUp`, `T = min(reserveTokens, ⌈G_left / scale⌉)`.
     ///      5. Empty when no step was possible, when the margin left could not pay the keeper reward, or
-    ///         when the plan would not raise health above its current value net of the reward (it cannot
-    ///         pay for itself). Otherwise `targetHealthWad = h*`; the plan ends below `h*` only when no
-    ///         plan within the allowed means reaches it, and it then raises health as far as the margin
-    ///         order allows: the whole reserve, every useful market to its size or room, and the margin
-    ///         down to the reward when a loss is what stops it.
+    ///         when the plan would not raise health net of the reward. Otherwise `targetHealthWad = h*`.
     /// @param s The account snapshot.
     /// @param targetHealthWad The health to restore, `h*` (WAD).
     /// @param preferDeleverage Plan closes before the top-up (turbulence).
@@ -159,19 +138,18 @@ library RebalanceMath {
         if (gapWad <= 0) return plan;
         if (uint256(gapWad) < rewardWad) return closeOut(s, targetHealthWad);
 
-        Account memory a = _load(s, targetHealthWad);
-        plan = _attempt(s, a, preferDeleverage);
-        if (preferDeleverage && s.policy.allowTopUp && s.reserveTokens != 0 && _gapLeft(a) > 0) {
-            a = _load(s, targetHealthWad);
-            plan = _attempt(s, a, false);
+        (Plan memory p, Account memory a) = _attempt(s, targetHealthWad, preferDeleverage);
+        if (preferDeleverage && s.policy.allowTopUp && s.reserveTokens != 0 && _short(a)) {
+            (p, a) = _attempt(s, targetHealthWad, false);
         }
 
         if (
-            (plan.topUpTokens == 0 && plan.closes.length == 0) ||
+            (p.topUpTokens == 0 && p.closes.length == 0) ||
             a.marginTokens < s.keeperRewardTokens ||
             MarginMath.health(a.equityWad - int256(rewardWad), a.maintenanceWad) <= s.healthWad
         ) return closeOut(s, targetHealthWad);
-        plan.targetHealthWad = targetHealthWad;
+        p.targetHealthWad = targetHealthWad;
+        return p;
     }
 
     /// @notice The sweep plan: margin beyond what `targetHealthWad` and the initial requirement need moves
@@ -252,7 +230,9 @@ library RebalanceMath {
             relief[j] = r;
             ++count;
         }
-        order = _prefix(order, count);
+        uint256[] memory eligible = new uint256[](count);
+        for (uint256 k; k < count; ++k) eligible[k] = order[k];
+        order = eligible;
     }
 
     // ------------------------------------------------------------------------------------ simulation
@@ -376,22 +356,22 @@ library RebalanceMath {
         return true;
     }
 
-    /// @dev Steps 2–4 of `planToTarget` (without the fallback), applied to `a`.
+    /// @dev Steps 2–4 of `planToTarget` (without its target): the plan and the account after it.
     function _attempt(
         AccountSnapshot memory s,
-        Account memory a,
+        uint256 targetHealthWad,
         bool closesFirst
-    ) private pure returns (Plan memory plan) {
+    ) private pure returns (Plan memory plan, Account memory a) {
+        a = _load(s, targetHealthWad);
         if (s.policy.allowTopUp && !closesFirst) plan.topUpTokens = _topUp(a, s.reserveTokens, _gapLeft(a));
-        // No gap left after the top-up: the greedy pass would stop before its first close.
-        if (s.policy.allowDeleverage && _gapLeft(a) > 0) plan.closes = _deleverage(s, a, plan.topUpTokens);
+        if (s.policy.allowDeleverage && _gapLeft(a) > 0) (plan.closes, a) = _deleverage(s, a, plan.topUpTokens);
         if (s.policy.allowTopUp && closesFirst) {
             int256 gapWad = _gapLeft(a);
             if (gapWad > 0) plan.topUpTokens = _topUp(a, s.reserveTokens, gapWad);
         }
     }
 
-    /// @dev The gap of `a` now.
+    /// @dev The gap of `a`.
     function _gapLeft(Account memory a) private pure returns (int256) {
         return gap(a.equityWad, a.maintenanceWad, a.targetHealthWad, a.rewardWad);
     }
@@ -403,39 +383,34 @@ library RebalanceMath {
         a.equityWad += int256(topUpTokens.toWad(a.scale));
     }
 
-    /// @dev The deleverage passes (see the library notes), applied to `a`, which holds the snapshot after
-    ///      `topUpTokens` (if any) and no close.
+    /// @dev The deleverage passes (library notes) from `a` (after `topUpTokens`): closes, account after.
     function _deleverage(
         AccountSnapshot memory s,
         Account memory a,
         uint256 topUpTokens
-    ) private pure returns (CloseStep[] memory) {
+    ) private pure returns (CloseStep[] memory closes, Account memory) {
         uint256[] memory order = costOrder(s.positions, a.targetHealthWad);
         CloseStep[] memory steps = new CloseStep[](2 * order.length);
         uint256 count = _pass(s, a, order, steps, 0);
         if (_gapLeft(a) > 0) count = _pass(s, a, order, steps, count);
-        if (_gapLeft(a) > 0) {
+        if (_short(a)) {
             Account memory b = _load(s, a.targetHealthWad);
             b.marginTokens += topUpTokens;
             b.equityWad += int256(topUpTokens.toWad(s.scale));
+            b.rewardFirst = true;
             CloseStep[] memory marginSteps = new CloseStep[](order.length);
             uint256 marginCount = _pass(s, b, _marginOrder(s, b, order), marginSteps, 0);
-            if (_gapLeft(b) < _gapLeft(a)) {
-                a.marginTokens = b.marginTokens;
-                a.equityWad = b.equityWad;
-                a.maintenanceWad = b.maintenanceWad;
-                a.sizesWad = b.sizesWad;
-                a.roomWad = b.roomWad;
-                (steps, count) = (marginSteps, marginCount);
+            bool unpaid = _shortfall(a) != 0;
+            if (unpaid != (_shortfall(b) != 0) ? unpaid : _gapLeft(b) < _gapLeft(a)) {
+                (a, steps, count) = (b, marginSteps, marginCount);
             }
         }
-        CloseStep[] memory closes = new CloseStep[](count);
+        closes = new CloseStep[](count);
         for (uint256 j; j < count; ++j) closes[j] = steps[j];
-        return closes;
+        return (closes, a);
     }
 
-    /// @dev One greedy pass over `order`, applied to `a`: each market's close sized for the gap left; the
-    ///      non-zero closes are written to `steps` from `count` on. Returns the new count.
+    /// @dev One greedy pass over `order` applied to `a`, closes appended to `steps` at `count`; new count.
     function _pass(
         AccountSnapshot memory s,
         Account memory a,
@@ -445,32 +420,31 @@ library RebalanceMath {
     ) private pure returns (uint256) {
         for (uint256 k; k < order.length; ++k) {
             int256 gapWad = _gapLeft(a);
-            if (gapWad <= 0) break;
+            if (gapWad <= 0 && (!a.rewardFirst || _shortfall(a) == 0)) break;
             uint256 i = order[k];
-            CloseStep memory step = _close(a, s.positions[i], i, uint256(gapWad));
+            CloseStep memory step = _close(a, s.positions[i], i, gapWad > 0 ? uint256(gapWad) : 0);
             if (step.sizeWad != 0) steps[count++] = step;
         }
         return count;
     }
 
-    /// @dev `order` (cost order) rearranged for the margin pass: markets whose close realises no net loss
-    ///      first, in cost order; then the others by relief per unit of net loss, `P·r / k` descending
-    ///      (ties keep cost order). Stable insertion sort: at most `MAX_MARKETS_PER_ACCOUNT` entries.
+    /// @dev `order` (cost order) in margin order (library notes; ties keep cost order); insertion sort.
     function _marginOrder(
         AccountSnapshot memory s,
         Account memory a,
         uint256[] memory order
     ) private pure returns (uint256[] memory out) {
         uint256 n = order.length;
-        uint256[] memory relief = new uint256[](n);
-        uint256[] memory cost = new uint256[](n);
+        uint256[] memory score = new uint256[](n);
         out = new uint256[](n);
         for (uint256 k; k < n; ++k) {
             MarginMath.PositionData memory p = s.positions[order[k]];
-            cost[k] = _costPerSize(p, a.sizesWad[order[k]]);
-            relief[k] = p.priceWad.mulWadDown(a.targetHealthWad.mulWadDown(p.mmrWad) - p.feeWad);
+            int256 net = _netCostPerSize(p, a.sizesWad[order[k]]);
+            uint256 relief = p.priceWad.mulWadDown(a.targetHealthWad.mulWadDown(p.mmrWad) - p.feeWad) + 1;
+            // Net cost: relief per unit of it (< 2**200); else first, the most gain per unit of relief first.
+            score[k] = net > 0 ? relief.divWadDown(uint256(net)) : (1 << 200) + uint256(-net).divWadDown(relief);
             uint256 j = k;
-            while (j != 0 && _marginFirst(relief[k], cost[k], relief[out[j - 1]], cost[out[j - 1]])) {
+            while (j != 0 && score[k] > score[out[j - 1]]) {
                 out[j] = out[j - 1];
                 --j;
             }
@@ -479,15 +453,8 @@ library RebalanceMath {
         for (uint256 k; k < n; ++k) out[k] = order[out[k]];
     }
 
-    /// @dev Whether a close of relief `ra` and net cost `ca` per unit of size goes strictly before one of
-    ///      `rb`, `cb` in the margin pass: no net cost first, then more relief per unit of net cost.
-    function _marginFirst(uint256 ra, uint256 ca, uint256 rb, uint256 cb) private pure returns (bool) {
-        if (ca == 0 || cb == 0) return ca == 0 && cb != 0;
-        return ra * cb > rb * ca;
-    }
-
-    /// @dev Sizes the close of position `i` for `gapWad` and applies it to `a`, unless it is zero or would
-    ///      lower health at its step (then returns a zero-size step and leaves `a` unchanged).
+    /// @dev Sizes the close of position `i` for `gapWad` and applies it to `a`; size 0 if none or it would
+    ///      lower health at its step.
     function _close(
         Account memory a,
         MarginMath.PositionData memory p,
@@ -509,8 +476,7 @@ library RebalanceMath {
         if (room != type(uint256).max) a.roomWad[i] = room - MarginMath.notionalWad(closeWad, p.priceWad);
     }
 
-    /// @dev Size (magnitude) to close in position `i` for `gapWad`, within the position, the market's
-    ///      deleverage room left and what the margin can pay (see `planToTarget`).
+    /// @dev Size (magnitude) to close in position `i` for `gapWad` (`planToTarget`; ⌈c·P⌉ ≤ room ⇔ c ≤ ⌊room/P⌋).
     function _closeSize(
         Account memory a,
         MarginMath.PositionData memory p,
@@ -520,42 +486,53 @@ library RebalanceMath {
         uint256 sizeAbs = WadMath.abs(a.sizesWad[i]);
         uint256 reliefWad = a.targetHealthWad.mulWadDown(p.mmrWad) - p.feeWad;
         uint256 notionalWad = (gapWad + a.scale + CLOSE_ROUNDING_SLACK_WAD).divWadUp(reliefWad);
-        closeAbs = Math.min(notionalWad.divWadUp(p.priceWad), sizeAbs);
+        closeAbs = notionalWad.divWadUp(p.priceWad);
+        uint256 shortWad = _shortfall(a);
+        if (shortWad != 0 && a.rewardFirst) {
+            int256 net = _netCostPerSize(p, a.sizesWad[i]);
+            if (net >= 0 && gapWad == 0) return 0;
+            if (net < 0) closeAbs = Math.max(closeAbs, (shortWad + a.scale + 4).divWadUp(uint256(-net)));
+        }
+        closeAbs = Math.min(closeAbs, sizeAbs);
 
         uint256 roomWad = a.roomWad[i];
-        if (roomWad < MarginMath.notionalWad(a.sizesWad[i], p.priceWad)) {
-            // ⌈c·P⌉ ≤ room ⇔ c ≤ ⌊room / P⌋.
-            closeAbs = Math.min(closeAbs, roomWad.divWadDown(p.priceWad));
-        }
+        if (roomWad != type(uint256).max) closeAbs = Math.min(closeAbs, roomWad.divWadDown(p.priceWad));
 
         closeAbs = Math.min(closeAbs, _payableSize(a, p, a.sizesWad[i]));
     }
 
-    /// @dev Largest size of a position of size `sizeWad` whose close the margin can pay (a step may not
-    ///      realise a net loss above margin), keeping the keeper reward in margin. With the net cost per
-    ///      unit of size `k` (`_costPerSize`), the net loss of closing `c` is at most `c·k + 3` wei after
-    ///      rounding, so `c ≤ (margin − R − 4) / k`. No limit when `k = 0`.
+    /// @dev Largest close of a position of size `sizeWad` the margin pays, keeping the reward: with `k =
+    ///      _netCostPerSize`, closing `c` loses ≤ `c·k + 3` wei: `c ≤ (margin − R − 4) / k`; none if k < 0 (k = 0:
+    ///      a non-zero payable covers the ≤ 3 wei, one token unit, rounding alone may lose).
     function _payableSize(
         Account memory a,
         MarginMath.PositionData memory p,
         int256 sizeWad
     ) private pure returns (uint256) {
-        uint256 costPerSizeWad = _costPerSize(p, sizeWad);
-        if (costPerSizeWad == 0) return type(uint256).max;
+        int256 net = _netCostPerSize(p, sizeWad);
+        if (net < 0) return type(uint256).max;
         uint256 payableWad = a.marginTokens.toWad(a.scale);
         payableWad = payableWad > a.rewardWad + 4 ? payableWad - a.rewardWad - 4 : 0;
-        return payableWad.divWadDown(costPerSizeWad);
+        if (net == 0) return payableWad == 0 ? 0 : type(uint256).max;
+        return payableWad.divWadDown(uint256(net));
     }
 
-    /// @dev Net cost per unit of size of closing a position of sign `sizeWad` at the oracle price: fee
-    ///      `P·fee` (rounded up) plus the loss per unit, or minus the gain per unit; 0 when the gain pays
-    ///      the fee.
-    function _costPerSize(MarginMath.PositionData memory p, int256 sizeWad) private pure returns (uint256) {
-        uint256 feePerSizeWad = p.priceWad.mulWadUp(p.feeWad);
-        bool priceUp = p.priceWad > p.entryPriceWad;
-        uint256 move = priceUp ? p.priceWad - p.entryPriceWad : p.entryPriceWad - p.priceWad;
-        if ((sizeWad > 0) != priceUp) return feePerSizeWad + move;
-        return move >= feePerSizeWad ? 0 : feePerSizeWad - move;
+    /// @dev Net cost per unit of size of closing a position of sign `sizeWad`: fee `P·fee` (rounded up)
+    ///      plus the loss or minus the gain per unit (negative: a net gain).
+    function _netCostPerSize(MarginMath.PositionData memory p, int256 sizeWad) private pure returns (int256) {
+        int256 move = int256(p.priceWad) - int256(p.entryPriceWad);
+        return int256(p.priceWad.mulWadUp(p.feeWad)) - (sizeWad > 0 ? move : -move);
+    }
+
+    /// @dev What the margin of `a` lacks to pay the keeper reward (WAD), 0 if nothing.
+    function _shortfall(Account memory a) private pure returns (uint256) {
+        uint256 marginWad = a.marginTokens.toWad(a.scale);
+        return a.rewardWad > marginWad ? a.rewardWad - marginWad : 0;
+    }
+
+    /// @dev Whether `a` is short of the target or cannot pay the keeper reward.
+    function _short(Account memory a) private pure returns (bool) {
+        return _gapLeft(a) > 0 || _shortfall(a) != 0;
     }
 
     /// @dev Effect of closing `closeWad` of a position of size `sizeWad`, as the engine settles it: net
@@ -617,11 +594,5 @@ library RebalanceMath {
     /// @dev Whether relief `ra` at fee `fa` is strictly cheaper per unit than relief `rb` at fee `fb`.
     function _cheaper(uint256 fa, uint256 ra, uint256 fb, uint256 rb) private pure returns (bool) {
         return fa * rb < fb * ra;
-    }
-
-    /// @dev The first `length` entries of `array` (≤ its length), as a new array.
-    function _prefix(uint256[] memory array, uint256 length) private pure returns (uint256[] memory out) {
-        out = new uint256[](length);
-        for (uint256 i; i < length; ++i) out[i] = array[i];
     }
 }
