@@ -72,14 +72,13 @@ library RebalanceMath {
     /// @param marginTokens The margin left.
     error RebalanceMathInsufficientMargin(uint256 neededTokens, uint256 marginTokens);
 
-    /// @dev The account as a plan changes it (margin, equity, maintenance, position sizes, deleverage room
-    ///      left), with the planning constants (token scale, keeper reward, target health).
+    /// @dev The account as a plan changes it (margin, equity, maintenance, position sizes), with the
+    ///      planning constants (token scale, keeper reward, target health, reward-first sizing).
     struct Account {
         uint256 marginTokens;
         int256 equityWad;
         uint256 maintenanceWad;
         int256[] sizesWad;
-        uint256[] roomWad;
         uint256 scale;
         uint256 rewardWad;
         uint256 targetHealthWad;
@@ -88,11 +87,10 @@ library RebalanceMath {
 
     // ------------------------------------------------------------------------------------- planning
 
-    /// @notice Closes every position of an account too small to rebalance economically, instead of
-    ///         leaving it to liquidation: when deleverage is allowed, the account's equity is positive but
-    ///         at most `CLOSE_OUT_MAX_REWARDS` keeper rewards, and every market has room for the close.
-    ///         Empty otherwise. The engine accepts such a plan although it ends above the target (no
-    ///         positions: infinite health), and pays the keeper at most what the margin has left.
+    /// @notice Closes every position of an account too small to rebalance economically instead of leaving
+    ///         it to liquidation: when deleverage is allowed, equity is positive but at most
+    ///         `CLOSE_OUT_MAX_REWARDS` keeper rewards, and every market has room; else empty. The engine
+    ///         accepts it although it ends above the target, paying the keeper at most the margin left.
     /// @param s The account snapshot.
     /// @param targetHealthWad The health the strategy aimed for (reported as the plan's target).
     function closeOut(AccountSnapshot memory s, uint256 targetHealthWad) internal pure returns (Plan memory plan) {
@@ -138,18 +136,18 @@ library RebalanceMath {
         if (gapWad <= 0) return plan;
         if (uint256(gapWad) < rewardWad) return closeOut(s, targetHealthWad);
 
-        (Plan memory p, Account memory a) = _attempt(s, targetHealthWad, preferDeleverage);
+        Account memory a = _attempt(s, plan, targetHealthWad, preferDeleverage, gapWad);
         if (preferDeleverage && s.policy.allowTopUp && s.reserveTokens != 0 && _short(a)) {
-            (p, a) = _attempt(s, targetHealthWad, false);
+            (plan.topUpTokens, plan.closes) = (0, new CloseStep[](0));
+            a = _attempt(s, plan, targetHealthWad, false, gapWad);
         }
 
         if (
-            (p.topUpTokens == 0 && p.closes.length == 0) ||
+            (plan.topUpTokens == 0 && plan.closes.length == 0) ||
             a.marginTokens < s.keeperRewardTokens ||
             MarginMath.health(a.equityWad - int256(rewardWad), a.maintenanceWad) <= s.healthWad
         ) return closeOut(s, targetHealthWad);
-        p.targetHealthWad = targetHealthWad;
-        return p;
+        plan.targetHealthWad = targetHealthWad;
     }
 
     /// @notice The sweep plan: margin beyond what `targetHealthWad` and the initial requirement need moves
@@ -183,9 +181,8 @@ library RebalanceMath {
         plan.sweepTokens = sweepTokens;
     }
 
-    /// @notice The gap `G = h*·MM − (E − R)` (WAD, signed; `h*·MM` rounded up): the equity a rebalance must
-    ///         add (or the requirement it must remove, weighted by `h*`) so that health after paying the
-    ///         reward is at least `h*`. `G ≤ 0` ⇔ `⌊(E − R)/MM⌋ ≥ h*`.
+    /// @notice The gap `G = h*·MM − (E − R)` (WAD, signed; `h*·MM` rounded up): the equity to add (or `h*`
+    ///         times the requirement to remove) for health `h*` after the reward. `G ≤ 0` ⇔ `⌊(E − R)/MM⌋ ≥ h*`.
     /// @param equityWad Equity `E`.
     /// @param maintenanceWad Maintenance requirement `MM`.
     /// @param targetHealthWad Target health `h*`.
@@ -202,9 +199,8 @@ library RebalanceMath {
     /// @notice Indices of the positions deleverage may close at target `targetHealthWad`, cheapest relief
     ///         first.
     /// @dev Eligible: non-zero size and relief `r_i = h*·mmr_i − fee_i > 0` (`h*·mmr_i` rounded down). Order:
-    ///      ascending cost per unit of relief `fee_i / r_i` (fee-free markets first; ties keep index order),
-    ///      compared without division as `fee_a·r_b < fee_b·r_a`. Insertion sort: at most
-    ///      `MAX_MARKETS_PER_ACCOUNT` entries.
+    ///      ascending `fee_i / r_i` (fee-free first; ties keep index order) as `fee_a·r_b < fee_b·r_a`;
+    ///      insertion sort (at most `MAX_MARKETS_PER_ACCOUNT` entries).
     /// @param positions The positions.
     /// @param targetHealthWad Target health `h*`.
     function costOrder(
@@ -240,10 +236,9 @@ library RebalanceMath {
     /// @notice Health after each step of `plan`, executed as the engine does: `[after top-up, after close 1,
     ///         …, after close k, final]`, where the final entry also moves the sweep to reserve and pays the
     ///         keeper reward from margin. An empty plan executes nothing and pays no reward.
-    /// @dev A close of `c` (same sign as the position) realises `pnl(c)` (gain rounded down, loss up) and
-    ///      pays the fee `⌈⌈|c|·P⌉·fee⌉`; the net moves margin by `net` tokens (a net gain rounded down, a
-    ///      net loss rounded up), exactly as `MarginEngine` settles a reduce. Equity and maintenance are
-    ///      updated term by term from the snapshot's values. Reverts where the engine would refuse the step.
+    /// @dev A close of `c` realises `pnl(c)` (gain rounded down, loss up) and pays `⌈⌈|c|·P⌉·fee⌉`; the net
+    ///      moves margin by whole tokens (gain down, loss up) and may not exceed it (reverts), step by step:
+    ///      at least as strict as the engine, which settles the net of all closes once.
     /// @param s The account snapshot.
     /// @param plan The plan.
     function healthPath(AccountSnapshot memory s, Plan memory plan) internal pure returns (uint256[] memory path) {
@@ -356,19 +351,25 @@ library RebalanceMath {
         return true;
     }
 
-    /// @dev Steps 2–4 of `planToTarget` (without its target): the plan and the account after it.
+    /// @dev Steps 2–4 of `planToTarget` into an empty `plan` (top-up, closes); returns the account after.
     function _attempt(
         AccountSnapshot memory s,
+        Plan memory plan,
         uint256 targetHealthWad,
-        bool closesFirst
-    ) private pure returns (Plan memory plan, Account memory a) {
-        a = _load(s, targetHealthWad);
-        if (s.policy.allowTopUp && !closesFirst) plan.topUpTokens = _topUp(a, s.reserveTokens, _gapLeft(a));
-        if (s.policy.allowDeleverage && _gapLeft(a) > 0) (plan.closes, a) = _deleverage(s, a, plan.topUpTokens);
+        bool closesFirst,
+        int256 gapWad
+    ) private pure returns (Account memory) {
+        Account memory a = _load(s, targetHealthWad);
+        if (s.policy.allowTopUp && !closesFirst) {
+            plan.topUpTokens = _topUp(a, s.reserveTokens, gapWad);
+            gapWad -= int256(plan.topUpTokens * s.scale); // the gap is linear in equity
+        }
+        if (s.policy.allowDeleverage && gapWad > 0) (plan.closes, a) = _deleverage(s, a, plan.topUpTokens);
         if (s.policy.allowTopUp && closesFirst) {
-            int256 gapWad = _gapLeft(a);
+            gapWad = _gapLeft(a);
             if (gapWad > 0) plan.topUpTokens = _topUp(a, s.reserveTokens, gapWad);
         }
+        return a;
     }
 
     /// @dev The gap of `a`.
@@ -392,8 +393,9 @@ library RebalanceMath {
         uint256[] memory order = costOrder(s.positions, a.targetHealthWad);
         CloseStep[] memory steps = new CloseStep[](2 * order.length);
         uint256 count = _pass(s, a, order, steps, 0);
-        if (_gapLeft(a) > 0) count = _pass(s, a, order, steps, count);
-        if (_short(a)) {
+        int256 gapWad = _gapLeft(a);
+        if (gapWad > 0) (count, gapWad) = (_pass(s, a, order, steps, count), _gapLeft(a));
+        if (gapWad > 0 || _shortfall(a) != 0) {
             Account memory b = _load(s, a.targetHealthWad);
             b.marginTokens += topUpTokens;
             b.equityWad += int256(topUpTokens.toWad(s.scale));
@@ -410,7 +412,7 @@ library RebalanceMath {
         return (closes, a);
     }
 
-    /// @dev One greedy pass over `order` applied to `a`, closes appended to `steps` at `count`; new count.
+    /// @dev A greedy pass over `order` on `a` (rooms less earlier steps'), appended to `steps` at `count`.
     function _pass(
         AccountSnapshot memory s,
         Account memory a,
@@ -422,7 +424,11 @@ library RebalanceMath {
             int256 gapWad = _gapLeft(a);
             if (gapWad <= 0 && (!a.rewardFirst || _shortfall(a) == 0)) break;
             uint256 i = order[k];
-            CloseStep memory step = _close(a, s.positions[i], i, gapWad > 0 ? uint256(gapWad) : 0);
+            uint256 room = s.deleverageRoomWad[i];
+            for (uint256 j; j < count && room != type(uint256).max; ++j) {
+                if (steps[j].index == i) room -= MarginMath.notionalWad(steps[j].sizeWad, s.positions[i].priceWad);
+            }
+            CloseStep memory step = _close(a, s.positions[i], i, gapWad > 0 ? uint256(gapWad) : 0, room);
             if (step.sizeWad != 0) steps[count++] = step;
         }
         return count;
@@ -459,11 +465,12 @@ library RebalanceMath {
         Account memory a,
         MarginMath.PositionData memory p,
         uint256 i,
-        uint256 gapWad
+        uint256 gapWad,
+        uint256 roomWad
     ) private pure returns (CloseStep memory step) {
         step.index = i;
         int256 size = a.sizesWad[i];
-        uint256 closeAbs = _closeSize(a, p, i, gapWad);
+        uint256 closeAbs = _closeSize(a, p, i, gapWad, roomWad);
         if (closeAbs == 0) return step;
         int256 closeWad = size > 0 ? int256(closeAbs) : -int256(closeAbs);
         (int256 netTokens, int256 equityAfter, uint256 maintenanceAfter) = _closeEffect(a, p, size, closeWad);
@@ -472,8 +479,6 @@ library RebalanceMath {
         }
         step.sizeWad = closeWad;
         _commit(a, step, netTokens, equityAfter, maintenanceAfter);
-        uint256 room = a.roomWad[i];
-        if (room != type(uint256).max) a.roomWad[i] = room - MarginMath.notionalWad(closeWad, p.priceWad);
     }
 
     /// @dev Size (magnitude) to close in position `i` for `gapWad` (`planToTarget`; ⌈c·P⌉ ≤ room ⇔ c ≤ ⌊room/P⌋).
@@ -481,7 +486,8 @@ library RebalanceMath {
         Account memory a,
         MarginMath.PositionData memory p,
         uint256 i,
-        uint256 gapWad
+        uint256 gapWad,
+        uint256 roomWad
     ) private pure returns (uint256 closeAbs) {
         uint256 sizeAbs = WadMath.abs(a.sizesWad[i]);
         uint256 reliefWad = a.targetHealthWad.mulWadDown(p.mmrWad) - p.feeWad;
@@ -495,7 +501,6 @@ library RebalanceMath {
         }
         closeAbs = Math.min(closeAbs, sizeAbs);
 
-        uint256 roomWad = a.roomWad[i];
         if (roomWad != type(uint256).max) closeAbs = Math.min(closeAbs, roomWad.divWadDown(p.priceWad));
 
         closeAbs = Math.min(closeAbs, _payableSize(a, p, a.sizesWad[i]));
@@ -575,20 +580,16 @@ library RebalanceMath {
     }
 
     /// @dev The snapshot as a mutable account (sizes copied: the snapshot is never modified).
-    function _load(AccountSnapshot memory s, uint256 targetHealthWad) private pure returns (Account memory a) {
+    function _load(AccountSnapshot memory s, uint256 target) private pure returns (Account memory a) {
         uint256 n = s.positions.length;
         a.scale = s.scale;
         a.rewardWad = s.keeperRewardTokens.toWad(s.scale);
-        a.targetHealthWad = targetHealthWad;
+        a.targetHealthWad = target;
         a.marginTokens = s.marginTokens;
         a.equityWad = s.equityWad;
         a.maintenanceWad = s.maintenanceWad;
         a.sizesWad = new int256[](n);
-        a.roomWad = new uint256[](n);
-        for (uint256 i; i < n; ++i) {
-            a.sizesWad[i] = s.positions[i].sizeWad;
-            a.roomWad[i] = s.deleverageRoomWad[i];
-        }
+        for (uint256 i; i < n; ++i) a.sizesWad[i] = s.positions[i].sizeWad;
     }
 
     /// @dev Whether relief `ra` at fee `fa` is strictly cheaper per unit than relief `rb` at fee `fb`.
