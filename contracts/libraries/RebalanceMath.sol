@@ -31,11 +31,19 @@ import {WadMath} from "./WadMath.sol";
 ///      top-up gives the same end state, and every per-step condition checked without the top-up still
 ///      holds with it (more margin, higher health).
 ///
-///      Rounding: the planner tracks the account exactly as the engine will change it (token rounding of
-///      realised PnL and fees, maintenance rounded up), sizes each close for the exact remaining gap plus
-///      `scale + CLOSE_ROUNDING_SLACK_WAD` (the most a close's rounding can cost), and sizes the last
-///      top-up exactly. A plan therefore ends at or just above `h*` (by a few token units of equity), or
-///      below it only when the allowed means run out.
+///      Margin: a step may not realise a net loss (loss plus fee) above its margin, and the margin must
+///      pay the keeper: `Σ k_i·c_i ≤ margin − R` (net cost per unit of size `k_i`, < 0 for a profit above
+///      the fee), binding when the margin is small (e.g. withdrawn against unrealised profit). Passes:
+///      (1) cost order, each close capped at what the margin pays at its step; (2) if a gap remains, cost
+///      order again, the profits of (1) paying for what it capped (second steps); (3) if still short of
+///      `h*` or of the reward, from scratch in margin order: net gains first (most per unit of relief
+///      first, sized at least for what the reward lacks), then by relief per unit of net cost `P_i·r_i /
+///      k_i`, which maximises the relief under both constraints: it reaches `h*` whenever some order and
+///      sizing of closes does; kept if it ends closer. `preferDeleverage`: a short plan is redone top-up first.
+///
+///      Rounding: the planner tracks the account exactly as the engine changes it (token rounding of PnL
+///      and fees, maintenance rounded up), sizes each close for the gap left plus `scale + slack` and the
+///      last top-up exactly: a plan ends at or just above `h*`, or below it only when no plan reaches it.
 library RebalanceMath {
     using WadMath for uint256;
 
@@ -65,7 +73,7 @@ library RebalanceMath {
     error RebalanceMathInsufficientMargin(uint256 neededTokens, uint256 marginTokens);
 
     /// @dev The account as a plan changes it (margin, equity, maintenance, position sizes), with the
-    ///      planning constants (token scale, keeper reward, target health).
+    ///      planning constants (token scale, keeper reward, target health, reward-first sizing).
     struct Account {
         uint256 marginTokens;
         int256 equityWad;
@@ -74,15 +82,15 @@ library RebalanceMath {
         uint256 scale;
         uint256 rewardWad;
         uint256 targetHealthWad;
+        bool rewardFirst;
     }
 
     // ------------------------------------------------------------------------------------- planning
 
-    /// @notice Closes every position of an account too small to rebalance economically, instead of
-    ///         leaving it to liquidation: when deleverage is allowed, the account's equity is positive but
-    ///         at most `CLOSE_OUT_MAX_REWARDS` keeper rewards, and every market has room for the close.
-    ///         Empty otherwise. The engine accepts such a plan although it ends above the target (no
-    ///         positions: infinite health), and pays the keeper at most what the margin has left.
+    /// @notice Closes every position of an account too small to rebalance economically instead of leaving
+    ///         it to liquidation: when deleverage is allowed, equity is positive but at most
+    ///         `CLOSE_OUT_MAX_REWARDS` keeper rewards, and every market has room; else empty. The engine
+    ///         accepts it although it ends above the target, paying the keeper at most the margin left.
     /// @param s The account snapshot.
     /// @param targetHealthWad The health the strategy aimed for (reported as the plan's target).
     function closeOut(AccountSnapshot memory s, uint256 targetHealthWad) internal pure returns (Plan memory plan) {
@@ -101,29 +109,19 @@ library RebalanceMath {
         plan.closes = closes;
     }
 
-    /// @notice The cheapest plan that restores `targetHealthWad` after paying the keeper reward, or an empty
-    ///         plan when there is nothing (worth) doing.
+    /// @notice The cheapest plan that restores `targetHealthWad` after paying the keeper reward (when out of
+    ///         reach, the one that comes closest), or an empty plan when there is nothing (worth) doing.
     /// @dev See the library notes for the math. Steps:
-    ///      1. `G = h*·MM − (E − R)` (with `h*·MM` rounded up). Empty when the account has no positions,
-    ///         when `G ≤ 0`, or when the plan is **dust**: `G < R`, i.e. the equity the plan restores is
-    ///         below its own gas cost (the keeper reward). Equivalently: the account already has `h*`
-    ///         before the reward, and the rebalance would only exist to pay its keeper.
+    ///      1. `G = h*·MM − (E − R)` (`h*·MM` rounded up). Empty without positions, when `G ≤ 0`, or when
+    ///         the plan is **dust**: `G < R`, it restores less equity than its own gas cost (the reward).
     ///      2. Unless `preferDeleverage`: if `allowTopUp`, `T = min(reserveTokens, ⌈G / scale⌉)`.
-    ///      3. If `allowDeleverage` and a gap remains: for each market in cost order (see `costOrder`),
-    ///         `n_i = ⌈(G + scale + slack) / (h*·mmr_i − fee_i)⌉`, closed size `⌈n_i / P_i⌉` with the
-    ///         position's sign, capped at `|size_i|`, at the market's deleverage room (closed notional,
-    ///         rounded up as the engine does, never above `deleverageRoomWad[i]`) and at what the margin
-    ///         can pay if the close realises a net loss (the engine refuses a loss above margin; the
-    ///         keeper reward stays reserved). A close that would lower health at its step (possible only
-    ///         when `health·mmr_i < fee_i`, i.e. deep below 1) is skipped.
+    ///      3. If `allowDeleverage` and a gap remains, the deleverage passes: closes of notional
+    ///         `⌈(G + scale + slack) / (h*·mmr_i − fee_i)⌉`, capped at the position, the room left (closed
+    ///         notional rounded up) and the margin; a close that would lower health at its step (only
+    ///         when `health·mmr_i < fee_i`, deep below 1) is skipped.
     ///      4. With `preferDeleverage`: if `allowTopUp`, `T = min(reserveTokens, ⌈G_left / scale⌉)`.
     ///      5. Empty when no step was possible, when the margin left could not pay the keeper reward, or
-    ///         when the plan would not raise health above its current value net of the reward (it cannot
-    ///         pay for itself). Otherwise `targetHealthWad = h*`; the plan may end below `h*` only when the
-    ///         allowed means are exhausted.
-    ///      Limits of the single greedy pass (both need health or margin far below normal): a market capped
-    ///      by the margin, or skipped because its close would lower health, is not revisited after later
-    ///      closes or (with `preferDeleverage`) the top-up have improved the account.
+    ///         when the plan would not raise health net of the reward. Otherwise `targetHealthWad = h*`.
     /// @param s The account snapshot.
     /// @param targetHealthWad The health to restore, `h*` (WAD).
     /// @param preferDeleverage Plan closes before the top-up (turbulence).
@@ -138,27 +136,18 @@ library RebalanceMath {
         if (gapWad <= 0) return plan;
         if (uint256(gapWad) < rewardWad) return closeOut(s, targetHealthWad);
 
-        Account memory a = _load(s, targetHealthWad);
-        uint256 topUpTokens;
-        if (s.policy.allowTopUp && !preferDeleverage) topUpTokens = _topUp(a, s.reserveTokens, gapWad);
-        CloseStep[] memory closes;
-        // No gap left after the top-up: the greedy pass would stop before its first close.
-        if (s.policy.allowDeleverage && gap(a.equityWad, a.maintenanceWad, targetHealthWad, rewardWad) > 0) {
-            closes = _deleverage(s, a);
-        }
-        if (s.policy.allowTopUp && preferDeleverage) {
-            gapWad = gap(a.equityWad, a.maintenanceWad, targetHealthWad, rewardWad);
-            if (gapWad > 0) topUpTokens = _topUp(a, s.reserveTokens, gapWad);
+        Account memory a = _attempt(s, plan, targetHealthWad, preferDeleverage, gapWad);
+        if (preferDeleverage && s.policy.allowTopUp && s.reserveTokens != 0 && _short(a)) {
+            (plan.topUpTokens, plan.closes) = (0, new CloseStep[](0));
+            a = _attempt(s, plan, targetHealthWad, false, gapWad);
         }
 
         if (
-            (topUpTokens == 0 && closes.length == 0) ||
+            (plan.topUpTokens == 0 && plan.closes.length == 0) ||
             a.marginTokens < s.keeperRewardTokens ||
             MarginMath.health(a.equityWad - int256(rewardWad), a.maintenanceWad) <= s.healthWad
         ) return closeOut(s, targetHealthWad);
         plan.targetHealthWad = targetHealthWad;
-        plan.topUpTokens = topUpTokens;
-        plan.closes = closes;
     }
 
     /// @notice The sweep plan: margin beyond what `targetHealthWad` and the initial requirement need moves
@@ -192,9 +181,8 @@ library RebalanceMath {
         plan.sweepTokens = sweepTokens;
     }
 
-    /// @notice The gap `G = h*·MM − (E − R)` (WAD, signed; `h*·MM` rounded up): the equity a rebalance must
-    ///         add (or the requirement it must remove, weighted by `h*`) so that health after paying the
-    ///         reward is at least `h*`. `G ≤ 0` ⇔ `⌊(E − R)/MM⌋ ≥ h*`.
+    /// @notice The gap `G = h*·MM − (E − R)` (WAD, signed; `h*·MM` rounded up): the equity to add (or `h*`
+    ///         times the requirement to remove) for health `h*` after the reward. `G ≤ 0` ⇔ `⌊(E − R)/MM⌋ ≥ h*`.
     /// @param equityWad Equity `E`.
     /// @param maintenanceWad Maintenance requirement `MM`.
     /// @param targetHealthWad Target health `h*`.
@@ -211,9 +199,8 @@ library RebalanceMath {
     /// @notice Indices of the positions deleverage may close at target `targetHealthWad`, cheapest relief
     ///         first.
     /// @dev Eligible: non-zero size and relief `r_i = h*·mmr_i − fee_i > 0` (`h*·mmr_i` rounded down). Order:
-    ///      ascending cost per unit of relief `fee_i / r_i` (fee-free markets first; ties keep index order),
-    ///      compared without division as `fee_a·r_b < fee_b·r_a`. Insertion sort: at most
-    ///      `MAX_MARKETS_PER_ACCOUNT` entries.
+    ///      ascending `fee_i / r_i` (fee-free first; ties keep index order) as `fee_a·r_b < fee_b·r_a`;
+    ///      insertion sort (at most `MAX_MARKETS_PER_ACCOUNT` entries).
     /// @param positions The positions.
     /// @param targetHealthWad Target health `h*`.
     function costOrder(
@@ -239,7 +226,9 @@ library RebalanceMath {
             relief[j] = r;
             ++count;
         }
-        _shrink(order, count);
+        uint256[] memory eligible = new uint256[](count);
+        for (uint256 k; k < count; ++k) eligible[k] = order[k];
+        order = eligible;
     }
 
     // ------------------------------------------------------------------------------------ simulation
@@ -247,10 +236,9 @@ library RebalanceMath {
     /// @notice Health after each step of `plan`, executed as the engine does: `[after top-up, after close 1,
     ///         …, after close k, final]`, where the final entry also moves the sweep to reserve and pays the
     ///         keeper reward from margin. An empty plan executes nothing and pays no reward.
-    /// @dev A close of `c` (same sign as the position) realises `pnl(c)` (gain rounded down, loss up) and
-    ///      pays the fee `⌈⌈|c|·P⌉·fee⌉`; the net moves margin by `net` tokens (a net gain rounded down, a
-    ///      net loss rounded up), exactly as `MarginEngine` settles a reduce. Equity and maintenance are
-    ///      updated term by term from the snapshot's values. Reverts where the engine would refuse the step.
+    /// @dev A close of `c` realises `pnl(c)` (gain rounded down, loss up) and pays `⌈⌈|c|·P⌉·fee⌉`; the net
+    ///      moves margin by whole tokens (gain down, loss up) and may not exceed it (reverts), step by step:
+    ///      at least as strict as the engine, which settles the net of all closes once.
     /// @param s The account snapshot.
     /// @param plan The plan.
     function healthPath(AccountSnapshot memory s, Plan memory plan) internal pure returns (uint256[] memory path) {
@@ -363,6 +351,32 @@ library RebalanceMath {
         return true;
     }
 
+    /// @dev Steps 2–4 of `planToTarget` into an empty `plan` (top-up, closes); returns the account after.
+    function _attempt(
+        AccountSnapshot memory s,
+        Plan memory plan,
+        uint256 targetHealthWad,
+        bool closesFirst,
+        int256 gapWad
+    ) private pure returns (Account memory) {
+        Account memory a = _load(s, targetHealthWad);
+        if (s.policy.allowTopUp && !closesFirst) {
+            plan.topUpTokens = _topUp(a, s.reserveTokens, gapWad);
+            gapWad -= int256(plan.topUpTokens * s.scale); // the gap is linear in equity
+        }
+        if (s.policy.allowDeleverage && gapWad > 0) (plan.closes, a) = _deleverage(s, a, plan.topUpTokens);
+        if (s.policy.allowTopUp && closesFirst) {
+            gapWad = _gapLeft(a);
+            if (gapWad > 0) plan.topUpTokens = _topUp(a, s.reserveTokens, gapWad);
+        }
+        return a;
+    }
+
+    /// @dev The gap of `a`.
+    function _gapLeft(Account memory a) private pure returns (int256) {
+        return gap(a.equityWad, a.maintenanceWad, a.targetHealthWad, a.rewardWad);
+    }
+
     /// @dev Tops up `min(reserve, ⌈gap / scale⌉)` tokens into `a`.
     function _topUp(Account memory a, uint256 reserveTokens, int256 gapWad) private pure returns (uint256 topUpTokens) {
         topUpTokens = Math.min(reserveTokens, uint256(gapWad).toTokenUp(a.scale));
@@ -370,25 +384,83 @@ library RebalanceMath {
         a.equityWad += int256(topUpTokens.toWad(a.scale));
     }
 
-    /// @dev Greedy deleverage in cost order (see `planToTarget`), applied to `a` exactly.
-    function _deleverage(AccountSnapshot memory s, Account memory a) private pure returns (CloseStep[] memory closes) {
+    /// @dev The deleverage passes (library notes) from `a` (after `topUpTokens`): closes, account after.
+    function _deleverage(
+        AccountSnapshot memory s,
+        Account memory a,
+        uint256 topUpTokens
+    ) private pure returns (CloseStep[] memory closes, Account memory) {
         uint256[] memory order = costOrder(s.positions, a.targetHealthWad);
-        closes = new CloseStep[](order.length);
-        uint256 count;
-        for (uint256 k; k < order.length; ++k) {
-            int256 gapWad = gap(a.equityWad, a.maintenanceWad, a.targetHealthWad, a.rewardWad);
-            if (gapWad <= 0) break;
-            uint256 i = order[k];
-            CloseStep memory step = _close(a, s.positions[i], i, uint256(gapWad), s.deleverageRoomWad[i]);
-            if (step.sizeWad != 0) closes[count++] = step;
+        CloseStep[] memory steps = new CloseStep[](2 * order.length);
+        uint256 count = _pass(s, a, order, steps, 0);
+        int256 gapWad = _gapLeft(a);
+        if (gapWad > 0) (count, gapWad) = (_pass(s, a, order, steps, count), _gapLeft(a));
+        if (gapWad > 0 || _shortfall(a) != 0) {
+            Account memory b = _load(s, a.targetHealthWad);
+            b.marginTokens += topUpTokens;
+            b.equityWad += int256(topUpTokens.toWad(s.scale));
+            b.rewardFirst = true;
+            CloseStep[] memory marginSteps = new CloseStep[](order.length);
+            uint256 marginCount = _pass(s, b, _marginOrder(s, b, order), marginSteps, 0);
+            bool unpaid = _shortfall(a) != 0;
+            if (unpaid != (_shortfall(b) != 0) ? unpaid : _gapLeft(b) < _gapLeft(a)) {
+                (a, steps, count) = (b, marginSteps, marginCount);
+            }
         }
-        assembly ("memory-safe") {
-            mstore(closes, count)
-        }
+        closes = new CloseStep[](count);
+        for (uint256 j; j < count; ++j) closes[j] = steps[j];
+        return (closes, a);
     }
 
-    /// @dev Sizes the close of position `i` for `gapWad` and applies it to `a`, unless it is zero or would
-    ///      lower health at its step (then returns a zero-size step and leaves `a` unchanged).
+    /// @dev A greedy pass over `order` on `a` (rooms less earlier steps'), appended to `steps` at `count`.
+    function _pass(
+        AccountSnapshot memory s,
+        Account memory a,
+        uint256[] memory order,
+        CloseStep[] memory steps,
+        uint256 count
+    ) private pure returns (uint256) {
+        for (uint256 k; k < order.length; ++k) {
+            int256 gapWad = _gapLeft(a);
+            if (gapWad <= 0 && (!a.rewardFirst || _shortfall(a) == 0)) break;
+            uint256 i = order[k];
+            uint256 room = s.deleverageRoomWad[i];
+            for (uint256 j; j < count && room != type(uint256).max; ++j) {
+                if (steps[j].index == i) room -= MarginMath.notionalWad(steps[j].sizeWad, s.positions[i].priceWad);
+            }
+            CloseStep memory step = _close(a, s.positions[i], i, gapWad > 0 ? uint256(gapWad) : 0, room);
+            if (step.sizeWad != 0) steps[count++] = step;
+        }
+        return count;
+    }
+
+    /// @dev `order` (cost order) in margin order (library notes; ties keep cost order); insertion sort.
+    function _marginOrder(
+        AccountSnapshot memory s,
+        Account memory a,
+        uint256[] memory order
+    ) private pure returns (uint256[] memory out) {
+        uint256 n = order.length;
+        uint256[] memory score = new uint256[](n);
+        out = new uint256[](n);
+        for (uint256 k; k < n; ++k) {
+            MarginMath.PositionData memory p = s.positions[order[k]];
+            int256 net = _netCostPerSize(p, a.sizesWad[order[k]]);
+            uint256 relief = p.priceWad.mulWadDown(a.targetHealthWad.mulWadDown(p.mmrWad) - p.feeWad) + 1;
+            // Net cost: relief per unit of it (< 2**200); else first, the most gain per unit of relief first.
+            score[k] = net > 0 ? relief.divWadDown(uint256(net)) : (1 << 200) + uint256(-net).divWadDown(relief);
+            uint256 j = k;
+            while (j != 0 && score[k] > score[out[j - 1]]) {
+                out[j] = out[j - 1];
+                --j;
+            }
+            out[j] = k;
+        }
+        for (uint256 k; k < n; ++k) out[k] = order[out[k]];
+    }
+
+    /// @dev Sizes the close of position `i` for `gapWad` and applies it to `a`; size 0 if none or it would
+    ///      lower health at its step.
     function _close(
         Account memory a,
         MarginMath.PositionData memory p,
@@ -409,8 +481,7 @@ library RebalanceMath {
         _commit(a, step, netTokens, equityAfter, maintenanceAfter);
     }
 
-    /// @dev Size (magnitude) to close in position `i` for `gapWad`, within the position, the market's
-    ///      deleverage room and what the margin can pay (see `planToTarget`).
+    /// @dev Size (magnitude) to close in position `i` for `gapWad` (`planToTarget`; ⌈c·P⌉ ≤ room ⇔ c ≤ ⌊room/P⌋).
     function _closeSize(
         Account memory a,
         MarginMath.PositionData memory p,
@@ -421,34 +492,52 @@ library RebalanceMath {
         uint256 sizeAbs = WadMath.abs(a.sizesWad[i]);
         uint256 reliefWad = a.targetHealthWad.mulWadDown(p.mmrWad) - p.feeWad;
         uint256 notionalWad = (gapWad + a.scale + CLOSE_ROUNDING_SLACK_WAD).divWadUp(reliefWad);
-        closeAbs = Math.min(notionalWad.divWadUp(p.priceWad), sizeAbs);
-
-        if (roomWad < MarginMath.notionalWad(a.sizesWad[i], p.priceWad)) {
-            // ⌈c·P⌉ ≤ room ⇔ c ≤ ⌊room / P⌋.
-            closeAbs = Math.min(closeAbs, roomWad.divWadDown(p.priceWad));
+        closeAbs = notionalWad.divWadUp(p.priceWad);
+        uint256 shortWad = _shortfall(a);
+        if (shortWad != 0 && a.rewardFirst) {
+            int256 net = _netCostPerSize(p, a.sizesWad[i]);
+            if (net >= 0 && gapWad == 0) return 0;
+            if (net < 0) closeAbs = Math.max(closeAbs, (shortWad + a.scale + 4).divWadUp(uint256(-net)));
         }
+        closeAbs = Math.min(closeAbs, sizeAbs);
+
+        if (roomWad != type(uint256).max) closeAbs = Math.min(closeAbs, roomWad.divWadDown(p.priceWad));
 
         closeAbs = Math.min(closeAbs, _payableSize(a, p, a.sizesWad[i]));
     }
 
-    /// @dev Largest size of a position of size `sizeWad` whose close the margin can pay (the engine refuses a
-    ///      realised loss plus fee above margin), keeping the keeper reward in margin.
-    ///      Net cost per unit of size `k = P·fee − pnl per unit` (signed); the net loss of closing `c` is at
-    ///      most `c·k + 3` wei after rounding, so `c ≤ (margin − R − 4) / k`. No limit when `k ≤ 0`.
+    /// @dev Largest close of a position of size `sizeWad` the margin pays, keeping the reward: with `k =
+    ///      _netCostPerSize`, closing `c` loses ≤ `c·k + 3` wei: `c ≤ (margin − R − 4) / k`; none if k < 0 (k = 0:
+    ///      a non-zero payable covers the ≤ 3 wei, one token unit, rounding alone may lose).
     function _payableSize(
         Account memory a,
         MarginMath.PositionData memory p,
         int256 sizeWad
     ) private pure returns (uint256) {
-        uint256 feePerSizeWad = p.priceWad.mulWadUp(p.feeWad);
-        bool priceUp = p.priceWad > p.entryPriceWad;
-        uint256 move = priceUp ? p.priceWad - p.entryPriceWad : p.entryPriceWad - p.priceWad;
-        bool gain = (sizeWad > 0) == priceUp;
-        uint256 costPerSizeWad = gain ? (move >= feePerSizeWad ? 0 : feePerSizeWad - move) : feePerSizeWad + move;
-        if (costPerSizeWad == 0) return type(uint256).max;
+        int256 net = _netCostPerSize(p, sizeWad);
+        if (net < 0) return type(uint256).max;
         uint256 payableWad = a.marginTokens.toWad(a.scale);
         payableWad = payableWad > a.rewardWad + 4 ? payableWad - a.rewardWad - 4 : 0;
-        return payableWad.divWadDown(costPerSizeWad);
+        if (net == 0) return payableWad == 0 ? 0 : type(uint256).max;
+        return payableWad.divWadDown(uint256(net));
+    }
+
+    /// @dev Net cost per unit of size of closing a position of sign `sizeWad`: fee `P·fee` (rounded up)
+    ///      plus the loss or minus the gain per unit (negative: a net gain).
+    function _netCostPerSize(MarginMath.PositionData memory p, int256 sizeWad) private pure returns (int256) {
+        int256 move = int256(p.priceWad) - int256(p.entryPriceWad);
+        return int256(p.priceWad.mulWadUp(p.feeWad)) - (sizeWad > 0 ? move : -move);
+    }
+
+    /// @dev What the margin of `a` lacks to pay the keeper reward (WAD), 0 if nothing.
+    function _shortfall(Account memory a) private pure returns (uint256) {
+        uint256 marginWad = a.marginTokens.toWad(a.scale);
+        return a.rewardWad > marginWad ? a.rewardWad - marginWad : 0;
+    }
+
+    /// @dev Whether `a` is short of the target or cannot pay the keeper reward.
+    function _short(Account memory a) private pure returns (bool) {
+        return _gapLeft(a) > 0 || _shortfall(a) != 0;
     }
 
     /// @dev Effect of closing `closeWad` of a position of size `sizeWad`, as the engine settles it: net
@@ -491,11 +580,11 @@ library RebalanceMath {
     }
 
     /// @dev The snapshot as a mutable account (sizes copied: the snapshot is never modified).
-    function _load(AccountSnapshot memory s, uint256 targetHealthWad) private pure returns (Account memory a) {
+    function _load(AccountSnapshot memory s, uint256 target) private pure returns (Account memory a) {
         uint256 n = s.positions.length;
         a.scale = s.scale;
         a.rewardWad = s.keeperRewardTokens.toWad(s.scale);
-        a.targetHealthWad = targetHealthWad;
+        a.targetHealthWad = target;
         a.marginTokens = s.marginTokens;
         a.equityWad = s.equityWad;
         a.maintenanceWad = s.maintenanceWad;
@@ -506,12 +595,5 @@ library RebalanceMath {
     /// @dev Whether relief `ra` at fee `fa` is strictly cheaper per unit than relief `rb` at fee `fb`.
     function _cheaper(uint256 fa, uint256 ra, uint256 fb, uint256 rb) private pure returns (bool) {
         return fa * rb < fb * ra;
-    }
-
-    /// @dev Sets the length of a memory array to `length` (≤ its current length).
-    function _shrink(uint256[] memory array, uint256 length) private pure {
-        assembly ("memory-safe") {
-            mstore(array, length)
-        }
     }
 }

@@ -157,6 +157,8 @@ contract VolatilityScaledStrategy is IVolatilityScaledStrategy {
     ///      the mix unchanged), on a plan that exhausts the allowed means, and on a plan that meets its own
     ///      `h*` within `TARGET_ROUND_TOLERANCE`. The iteration converges linearly; a residual shortfall is
     ///      absorbed by the band between `pTarget` and `pMax` (the outcome's `P_hit` stays below `pMax`).
+    ///      A plan with closes that cannot reach its `h*` but reaches the policy's target reports the health
+    ///      it reaches as its target (still at least the policy's).
     function _restore(
         AccountSnapshot memory s,
         uint256 targetHealthWad,
@@ -167,7 +169,13 @@ contract VolatilityScaledStrategy is IVolatilityScaledStrategy {
             Plan memory p = RebalanceMath.planToTarget(s, targetHealthWad, turbulent);
             if (p.closes.length == 0) return consistent ? best : p;
             AccountSnapshot memory next = RebalanceMath.execute(s, p);
-            if (next.healthWad < p.targetHealthWad) return consistent ? best : p;
+            if (next.healthWad < p.targetHealthWad) {
+                if (consistent) return best;
+                // Out of reach this block: report what the plan restores as its target when that meets
+                // the policy's, so that it stands on its own rather than on every means being exhausted.
+                if (next.healthWad >= s.policy.targetHealthWad) p.targetHealthWad = next.healthWad;
+                return p;
+            }
             (uint256 neededWad, ) = _targetHealth(next, _portfolioRisk(next));
             if (neededWad <= next.healthWad) {
                 if (!consistent || targetHealthWad < best.targetHealthWad) best = p;
