@@ -215,7 +215,8 @@ library RebalanceLogic {
             return (false, IMarginEngine.PlanError.Overshoot, r);
         }
         if (r.healthAfterWad + ROUNDING_TOLERANCE < plan.targetHealthWad) {
-            if (!_exhausted(snap, plan, sim)) return (false, IMarginEngine.PlanError.Undershoot, r);
+            uint256 marginLeft = uint256(marginBeforeReward) - r.rewardTokens;
+            if (!_exhausted(snap, plan, sim, marginLeft)) return (false, IMarginEngine.PlanError.Undershoot, r);
             r.capped = _anyCapped(snap, sim.sizes, sim.closedNotional);
         }
         ok = true;
@@ -479,20 +480,36 @@ library RebalanceLogic {
         return MarginMath.health(equity, maintenance);
     }
 
-    /// @dev Whether the plan used every allowed means: all reserve (top-ups allowed) and every position
-    ///      closed or its market's room used up (deleverage allowed).
-    function _exhausted(AccountSnapshot memory snap, Plan memory plan, Sim memory sim) private pure returns (bool) {
+    /// @dev Whether the plan used every allowed means: all reserve (top-ups allowed) and, for every position
+    ///      still open (deleverage allowed), its market's room, or the margin its close would need: a close
+    ///      that realises a net loss cannot be paid once the plan has spent the margin (at most one token
+    ///      unit of rounding per close left, after the keeper reward).
+    function _exhausted(
+        AccountSnapshot memory snap,
+        Plan memory plan,
+        Sim memory sim,
+        uint256 marginLeftTokens
+    ) private pure returns (bool) {
         if (snap.policy.allowTopUp && plan.topUpTokens < snap.reserveTokens) return false;
         if (!snap.policy.allowDeleverage) return true;
+        bool marginSpent = marginLeftTokens <= plan.closes.length + 1;
         for (uint256 i; i < sim.sizes.length; ++i) {
             if (sim.sizes[i] == 0) continue;
             uint256 room = snap.deleverageRoomWad[i];
             // Within the notional of one size unit (1 wei) of the room counts as used up.
-            if (room == type(uint256).max || room - sim.closedNotional[i] > _unitNotional(snap.positions[i])) {
-                return false;
+            if (room != type(uint256).max && room - sim.closedNotional[i] <= _unitNotional(snap.positions[i])) {
+                continue;
             }
+            if (marginSpent && _closeLoses(snap.positions[i], sim.sizes[i])) continue;
+            return false;
         }
         return true;
+    }
+
+    /// @dev Whether closing `size` of `p` at its price realises a net loss (PnL less the fee).
+    function _closeLoses(MarginMath.PositionData memory p, int256 size) private pure returns (bool) {
+        uint256 fee = MarginMath.notionalWad(size, p.priceWad).mulWadUp(p.feeWad);
+        return MarginMath.pnlWad(size, p.entryPriceWad, p.priceWad) < int256(fee);
     }
 
     /// @dev Whether a position still open (`sizes`) sits in a market whose room, less what the plan

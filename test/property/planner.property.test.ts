@@ -45,7 +45,6 @@ const RUNS = Number(process.env.PLANNER_RUNS ?? 400);
 const SEED = Number(process.env.FC_SEED ?? 20261125);
 /** `RebalanceLogic.ROUNDING_TOLERANCE`. */
 const ROUNDING_TOLERANCE = 10n ** 13n;
-const PlanError = { Undershoot: 9n };
 const FRACTIONS: [bigint, bigint][] = [
   [1n, 3n],
   [2n, 3n],
@@ -226,30 +225,6 @@ function gapOf(s: Snapshot, target: bigint) {
   return mulWadUp(s.maintenanceWad, target) - (s.equityWad - s.keeperRewardTokens * s.scale);
 }
 
-/**
- * Why the engine may refuse (`Undershoot`) a health-raising `plan` short of the target although no plan
- * reaches it: every position the plan leaves open with room left cannot usefully be closed further,
- * either because closing it realises a net loss and the margin left after the keeper reward is less than
- * what closing 1% of it would cost ("margin"), or because closing it would lower health (health·mmr <
- * fee, deep below 1: "health"). Null when some open position could still be closed.
- */
-function unclosable(s: Snapshot, plan: Plan): "margin" | "health" | null {
-  const { after, finalHealthWad } = execute(s, plan);
-  const left = after.marginTokens * s.scale;
-  const unit = (p: Position) => p.priceWad / WAD + 1n;
-  const open = after.positions.filter(
-    (p, i) => after.deleverageRoomWad[i] === UNCAPPED || after.deleverageRoomWad[i] > unit(p),
-  );
-  if (open.length === 0) return null;
-  const lowers = (p: Position) => mulWadDown(finalHealthWad, p.mmrWad) < p.feeWad;
-  const unpaid = (p: Position) => {
-    const k = costPerSize(p, p.sizeWad);
-    return k > 0n && left < mulWadDown(k, abs(p.sizeWad)) / 100n;
-  };
-  if (!open.every((p) => lowers(p) || unpaid(p))) return null;
-  return open.some(unpaid) ? "margin" : "health";
-}
-
 describe("Property: the planner reaches the target whenever a brute-force search does", function () {
   async function deploy() {
     const strategy: ThresholdStrategy = await ethers.deployContract("ThresholdStrategy");
@@ -265,8 +240,7 @@ describe("Property: the planner reaches the target whenever a brute-force search
       reachable: 0,
       unreachable: 0,
       skipped: 0,
-      refusedMargin: 0,
-      refusedHealth: 0,
+      acceptedShort: 0,
       pastFirstPass: 0,
     };
     await fc.assert(
@@ -300,13 +274,12 @@ describe("Property: the planner reaches the target whenever a brute-force search
             expect(ok, `engine accepts (error ${err})`).to.equal(true);
             expect(healthAfter + ROUNDING_TOLERANCE, "reaches the target").to.be.gte(target);
             if (plan.closes.length > new Set(plan.closes.map((c) => c.index)).size) tally.pastFirstPass++;
-          } else if (!ok) {
-            // The engine refuses a health-raising plan short of the target only where a position is left
-            // that cannot usefully close further (see `unclosable`).
-            expect(err, "refusal reason").to.equal(PlanError.Undershoot);
-            const why = unclosable(s, plan);
-            expect(why, "refused only for positions that cannot usefully close").to.not.equal(null);
-            tally[why === "margin" ? "refusedMargin" : "refusedHealth"]++;
+          } else {
+            // Short of an unreachable target, a plan that strictly raises health is never thrown away:
+            // the engine counts a position as used up once the plan has spent the margin its close needs.
+            expect(ok, `engine accepts the best plan short of the target (error ${err})`).to.equal(true);
+            expect(healthAfter, "raises health, as the engine computes it").to.be.gt(s.healthWad);
+            tally.acceptedShort++;
           }
         }
       }),

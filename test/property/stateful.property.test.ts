@@ -26,7 +26,11 @@ const REPLAY_PATH = process.env.FUZZ_REPLAY_PATH || undefined;
 const MIN_COMMANDS = 10;
 const MAX_COMMANDS = 30;
 
-describe("Property: stateful model of the protocol", () => {
+describe("Property: stateful model of the protocol", function () {
+  // About 2 minutes on an idle 2-core machine; a timeout would leave the run sending transactions under
+  // the next test, so the limit is generous.
+  this.timeout(1_200_000);
+
   it(`keeps every invariant over ${PATH ? "a replayed" : RUNS} command sequence${PATH ? "" : "s"}`, async () => {
     const stats = new Stats();
     let sequences = 0;
