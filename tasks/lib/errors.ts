@@ -99,8 +99,16 @@ export const ROLE_NAMES: Record<string, string> = {
   [id("RISK_ADMIN_ROLE")]: "RISK_ADMIN_ROLE",
 };
 
-/** `MarginEngine.MIN_POLICY_GAP` and `MAX_POLICY_HEALTH` (WAD), the bounds `setPolicy` checks. */
-export const POLICY_BOUNDS = { minGapWad: 5n * 10n ** 16n, maxHealthWad: 10n * 10n ** 18n } as const;
+/**
+ * `MarginEngine.MIN_POLICY_GAP`, `MAX_POLICY_TRIGGER`, `MAX_POLICY_TARGET` and `MAX_POLICY_HEALTH` (WAD),
+ * the bounds `setPolicy` checks (a test compares them with the deployed engine's constants).
+ */
+export const POLICY_BOUNDS = {
+  minGapWad: 5n * 10n ** 16n,
+  maxTriggerWad: 3n * 10n ** 18n,
+  maxTargetWad: 4n * 10n ** 18n,
+  maxHealthWad: 10n * 10n ** 18n,
+} as const;
 
 /** How token amounts in errors are shown: `10000 USDC (10000000000 raw)`. */
 export interface TokenUnits {
@@ -306,16 +314,18 @@ export function policyViolations(policy: {
   allowDeleverage: boolean;
 }): string {
   const w = (v: bigint) => trimZero(formatUnits(v, 18));
-  const { minGapWad, maxHealthWad } = POLICY_BOUNDS;
+  const { minGapWad, maxTriggerWad, maxTargetWad, maxHealthWad } = POLICY_BOUNDS;
   const trigger = BigInt(policy.triggerHealthWad);
   const target = BigInt(policy.targetHealthWad);
   const sweep = BigInt(policy.sweepHealthWad);
   const broken: string[] = [];
   if (trigger <= 10n ** 18n) broken.push(`trigger ${w(trigger)} must be above 1`);
+  if (trigger > maxTriggerWad)
+    broken.push(`trigger ${w(trigger)} is above MAX_POLICY_TRIGGER ${w(maxTriggerWad)}`);
   if (target < trigger + minGapWad) {
     broken.push(`target ${w(target)} is below trigger ${w(trigger)} + MIN_POLICY_GAP ${w(minGapWad)}`);
   }
-  if (target > maxHealthWad) broken.push(`target ${w(target)} is above MAX_POLICY_HEALTH ${w(maxHealthWad)}`);
+  if (target > maxTargetWad) broken.push(`target ${w(target)} is above MAX_POLICY_TARGET ${w(maxTargetWad)}`);
   if (sweep !== 0n && sweep < target + minGapWad) {
     broken.push(
       `sweep ${w(sweep)} is below target ${w(target)} + MIN_POLICY_GAP ${w(minGapWad)} (0 = never)`,

@@ -7,7 +7,7 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { Network, parseEther } from "ethers";
 import { BTC_MARKET, ETH, ETH_MARKET, answer, deployFunded, movePrice, usdc } from "../helpers/fixtures";
 import { defaultDeploymentDir, readDeployment, writeDeployment } from "../../tasks/lib/deployment";
-import { ErrorDecoder, revertData, ROLE_NAMES, TaskError } from "../../tasks/lib/errors";
+import { ErrorDecoder, POLICY_BOUNDS, revertData, ROLE_NAMES, TaskError } from "../../tasks/lib/errors";
 import { formatKeeperLine } from "../../tasks/lib/keeper";
 import { writeFixtureDeployment } from "../helpers/deployment";
 import { assertLocalChain } from "../../tasks/feeds";
@@ -342,8 +342,19 @@ describe("Tasks", () => {
       await expect(
         run("set-policy", { ...base, trigger: "1", target: "12", sweep: "11", deleverage: true }),
       ).to.be.rejectedWith(
-        /: trigger 1 must be above 1; target 12 is above MAX_POLICY_HEALTH 10; sweep 11 is below target 12 \+ MIN_POLICY_GAP 0\.05 \(0 = never\); sweep 11 is above MAX_POLICY_HEALTH 10; nothing was sent$/,
+        /: trigger 1 must be above 1; target 12 is above MAX_POLICY_TARGET 4; sweep 11 is below target 12 \+ MIN_POLICY_GAP 0\.05 \(0 = never\); sweep 11 is above MAX_POLICY_HEALTH 10; nothing was sent$/,
       );
+      await expect(
+        run("set-policy", { ...base, trigger: "3.5", target: "3.6", deleverage: true }),
+      ).to.be.rejectedWith(/: trigger 3\.5 is above MAX_POLICY_TRIGGER 3; nothing was sent$/);
+      // The bounds the message names are the deployed engine's.
+      const engine = f.engine;
+      expect(POLICY_BOUNDS).to.deep.equal({
+        minGapWad: await engine.MIN_POLICY_GAP(),
+        maxTriggerWad: await engine.MAX_POLICY_TRIGGER(),
+        maxTargetWad: await engine.MAX_POLICY_TARGET(),
+        maxHealthWad: await engine.MAX_POLICY_HEALTH(),
+      });
       await expect(run("set-policy", { ...base, target: "2" })).to.be.rejectedWith(
         /--top-up, --deleverage or both/,
       );
