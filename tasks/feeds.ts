@@ -26,7 +26,28 @@ export function assertLocalChain(chainId: bigint, network: string) {
 interface PushRoundArgs extends CommonArgs {
   asset: string;
   price: string;
+  walk: boolean;
   signer?: string;
+}
+
+/**
+ * The answers a live feed would publish on the way from `from` to `to` during a fast move: steps of at
+ * most two thirds of the adapter's deviation bound (each round then reads `Ok`), ending exactly at `to`.
+ */
+export function walkAnswers(from: bigint, to: bigint, maxDeviationWad: bigint): bigint[] {
+  const out: bigint[] = [];
+  let current = from;
+  while (current !== to) {
+    const step = (current * maxDeviationWad * 2n) / (3n * 10n ** 18n);
+    if (step === 0n) {
+      out.push(to);
+      break;
+    }
+    if (to > current) current = to - current > step ? current + step : to;
+    else current = current - to > step ? current - step : to;
+    out.push(current);
+  }
+  return out;
 }
 
 withCommonParams(
@@ -36,6 +57,10 @@ withCommonParams(
   )
     .addParam("asset", "Asset: ETH, BTC, …", undefined, types.string)
     .addParam("price", 'USD price as a decimal ("2950.5")', undefined, types.string)
+    .addFlag(
+      "walk",
+      "Publish as many rounds as a live feed would on the way, each within the adapter's deviation bound",
+    )
     .addOptionalParam(
       "signer",
       "Sender: account index or address (default: the first account)",
@@ -54,12 +79,12 @@ withCommonParams(
   const feed = await hre.ethers.getContractAt("MockV3Aggregator", config.feed, signer);
   const answer = parseDecimal(args.price, Number(config.decimals), "--price");
 
-  const pushed = await simulateAndSend(
-    b.decoder,
-    `updateAnswer on ${config.feed}`,
-    feed.updateAnswer,
-    answer,
-  );
+  const answers = args.walk ? walkAnswers(await feed.latestAnswer(), answer, config.maxDeviationWad) : [answer];
+  const pushes: string[] = [];
+  for (const a of answers.length === 0 ? [answer] : answers) {
+    const pushed = await simulateAndSend(b.decoder, `updateAnswer on ${config.feed}`, feed.updateAnswer, a);
+    pushes.push(pushed.hash);
+  }
   const [priceWad, status] = (await simulate(b.decoder, "oracle.update", b.oracle.update, key)) as [
     bigint,
     bigint,
@@ -77,15 +102,17 @@ withCommonParams(
     roundId: roundId.toString(),
     status: statusName,
     recorded: statusName === "Ok",
-    txs: [pushed.hash, updated.hash],
+    rounds: pushes.length,
+    txs: [...pushes, updated.hash],
   };
   return report(args.json, data, () => [
-    `${data.asset}: round ${data.roundId} at ${args.price} on ${config.feed}; adapter status ${statusName}` +
+    (pushes.length > 1 ? `${data.asset}: ${pushes.length} rounds published, the last ` : `${data.asset}: `) +
+      `round ${data.roundId} at ${args.price} on ${config.feed}; adapter status ${statusName}` +
       (data.recorded ? ", recorded as the last good price" : ""),
     ...(statusName === "Deviation"
       ? [
           `  the jump exceeds the deviation bound (${formatWad(config.maxDeviationWad)}): push a round within it to ` +
-            "confirm, or have the guardian call acceptPrice",
+            "confirm, have the guardian call acceptPrice, or publish the move in rounds with --walk",
         ]
       : []),
   ]);

@@ -246,7 +246,7 @@ describe("HTML reports in a browser", function () {
     const html = join(dir, "backtest.html");
     await hre.run("backtest", {
       prices: csv,
-      json: join(dir, "backtest.json"),
+      out: join(dir, "backtest.json"),
       html,
       policies: "none,threshold,volatility",
       seed: 1,

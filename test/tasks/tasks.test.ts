@@ -10,7 +10,7 @@ import { defaultDeploymentDir, readDeployment, writeDeployment } from "../../tas
 import { ErrorDecoder, POLICY_BOUNDS, revertData, ROLE_NAMES, TaskError } from "../../tasks/lib/errors";
 import { formatKeeperLine } from "../../tasks/lib/keeper";
 import { writeFixtureDeployment } from "../helpers/deployment";
-import { assertLocalChain } from "../../tasks/feeds";
+import { assertLocalChain, walkAnswers } from "../../tasks/feeds";
 import { parseDecimal } from "../../tasks/lib/units";
 
 /** The funded protocol plus an Ignition-style `deployed_addresses.json` the tasks are pointed at. */
@@ -464,6 +464,30 @@ describe("Tasks", () => {
       const { result, out } = await run("push-round", { asset: "ETH", price: "1500", deployment: f.dir });
       expect(result).to.include({ status: "Deviation", recorded: false });
       expect(out).to.match(/deviation bound/);
+    });
+
+    it("with --walk publishes a fast move in rounds the adapter grades Ok, and records the last", async () => {
+      const f = await loadFixture(deployed);
+      const bound = parseEther("0.03");
+      const steps = walkAnswers(answer(3_000), answer(2_060), bound);
+      expect(steps.at(-1)).to.equal(answer(2_060));
+      let previous = answer(3_000);
+      for (const a of steps) {
+        expect((previous - a) * 10n ** 18n, "each step within two thirds of the bound").to.be.lte(
+          (previous * bound * 2n) / 3n,
+        );
+        previous = a;
+      }
+      const before = await f.ethFeed.latestRound();
+      const { result } = await run("push-round", {
+        asset: "ETH",
+        price: "2060",
+        walk: true,
+        deployment: f.dir,
+      });
+      expect(result).to.include({ status: "Ok", recorded: true, rounds: steps.length });
+      expect(await f.ethFeed.latestRound()).to.equal(before + BigInt(steps.length));
+      expect((await f.oracle.lastGoodPrice(ETH))[0]).to.equal(parseEther("2060"));
     });
 
     it("refuses any chain but 31337", async () => {
