@@ -327,6 +327,17 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     }
 
     /// @inheritdoc IChainlinkOracleAdapter
+    function priceAndTime(
+        bytes32 asset
+    ) external view returns (uint256 priceWad, Status status, uint256 updatedAt, uint256 previousUpdatedAt) {
+        FeedParams memory params = _feedParams[asset];
+        if (params.feed == address(0)) return (0, Status.Invalid, 0, 0);
+        (Quote memory quote, ) = _quote(asset, params);
+        if (quote.roundId != 0) (, , , , previousUpdatedAt) = _readRound(params.feed, false, quote.roundId - 1);
+        return (quote.priceWad, quote.status, quote.updatedAt, previousUpdatedAt);
+    }
+
+    /// @inheritdoc IChainlinkOracleAdapter
     function lastGoodPrice(bytes32 asset) external view returns (uint256 priceWad, uint256 updatedAt, uint80 roundId) {
         LastGood memory last = _lastGood[asset];
         return (last.priceWad, last.updatedAt, last.roundId);
