@@ -2,7 +2,7 @@ import { expect } from "chai";
 import hre, { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { AbiCoder, parseEther, parseUnits, Provider } from "ethers";
-import { BTC, ETH, ETH_MARKET, answer, deployFunded, movePrice, usdc } from "../helpers/fixtures";
+import { BTC, ETH, ETH_MARKET, answer, deployFunded, movePrice, usdc, trade } from "../helpers/fixtures";
 import { BallastKeeper, KeeperDeps, KeeperOptions } from "../../tasks/lib/keeper";
 import { ErrorDecoder } from "../../tasks/lib/errors";
 import { writeFixtureDeployment } from "../helpers/deployment";
@@ -40,7 +40,7 @@ async function crash() {
     [f.lp, 50_000],
   ] as const) {
     await f.vault.connect(s).depositMargin(s.address, usdc(margin));
-    await f.engine.connect(s).modifyPosition(ETH_MARKET, parseEther("10"));
+    await trade(f, s, ETH_MARKET, parseEther("10"));
   }
   await f.vault.connect(f.alice).depositReserve(f.alice.address, usdc(5_000));
   await f.engine.connect(f.alice).setPolicy(policy(true));

@@ -11,6 +11,7 @@ import {
   movePrice,
   usdc,
   standardPolicy,
+  trade,
 } from "../helpers/fixtures";
 import { ScriptedStrategy__factory } from "../../typechain-types";
 import { underCoverage } from "../helpers/coverage";
@@ -45,7 +46,7 @@ async function withPolicy() {
   await f.engine.connect(f.riskAdmin).setKeeperReward(usdc(2));
   await f.vault.connect(f.alice).depositMargin(f.alice.address, usdc(10_000));
   await f.vault.connect(f.alice).depositReserve(f.alice.address, usdc(5_000));
-  await f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("10"));
+  await trade(f, f.alice, ETH_MARKET, parseEther("10"));
   const policy = standardPolicy(await strategy.getAddress());
   await f.engine.connect(f.alice).setPolicy(policy);
   return { ...f, strategy, policy };
@@ -449,7 +450,7 @@ describe("MarginEngine rebalancing with the threshold strategy", () => {
     await f.vault.connect(f.alice).depositMargin(f.alice.address, usdc(10_000));
     await f.vault.connect(f.alice).depositReserve(f.alice.address, usdc(5_000));
     await f.vault.connect(f.keeper).depositMargin(f.keeper.address, usdc(1));
-    await f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("10"));
+    await trade(f, f.alice, ETH_MARKET, parseEther("10"));
     const policy = standardPolicy(await f.thresholdStrategy.getAddress());
     await f.engine.connect(f.alice).setPolicy(policy);
     await movePrice(f.ethFeed, 2_060);
