@@ -157,7 +157,7 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IMarginEngineOrders
-    function order(uint256 orderId) external view returns (Order memory) {
+    function pendingOrder(uint256 orderId) external view returns (Order memory) {
         return _s.orders[orderId];
     }
 

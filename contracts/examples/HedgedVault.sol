@@ -142,7 +142,8 @@ contract HedgedVault is ERC20, ReentrancyGuard {
     function completeRedeem(address owner) external nonReentrant returns (uint256 assets) {
         Redemption memory r = redemptions[owner];
         if (r.shares == 0) revert HedgedVaultNoRedemption();
-        if (r.orderId != 0 && engine.order(r.orderId).account != address(0)) revert HedgedVaultOrderPending(r.orderId);
+        if (r.orderId != 0 && engine.pendingOrder(r.orderId).account != address(0))
+            revert HedgedVaultOrderPending(r.orderId);
         delete redemptions[owner];
         uint256 supply = totalSupply();
         _burn(address(this), r.shares);

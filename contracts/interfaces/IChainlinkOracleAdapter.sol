@@ -263,6 +263,10 @@ interface IChainlinkOracleAdapter {
         bytes32 asset
     ) external view returns (uint256 priceWad, Status status, uint256 updatedAt, uint256 previousUpdatedAt);
 
+    /// @notice The `updatedAt` of the latest round of `asset`'s feed, ungraded (0 when it cannot be read).
+    /// @param asset The asset key.
+    function latestRoundTime(bytes32 asset) external view returns (uint256 updatedAt);
+
     /// @notice The last price recorded by `update` or `acceptPrice`.
     /// @param asset The asset key.
     /// @return priceWad The price (WAD).

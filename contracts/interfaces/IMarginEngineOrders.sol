@@ -133,7 +133,7 @@ interface IMarginEngineOrders {
 
     /// @notice A pending order (all zero when none).
     /// @param orderId The order.
-    function order(uint256 orderId) external view returns (Order memory);
+    function pendingOrder(uint256 orderId) external view returns (Order memory);
 
     /// @notice Number of orders ever submitted (ids are 1..orderCount()).
     function orderCount() external view returns (uint256);

@@ -86,7 +86,6 @@ library RebalanceLogic {
         if (plan.sweepTokens != 0) EngineLib.requireNotPausedIn(w, bitmap, IPauseGuardian.Action.Withdraw);
         (bool ok, IMarginEngine.PlanError err, Result memory r) = check(snap, plan);
         if (!ok) revert IMarginEngine.MarginEngineInvalidPlan(err);
-        _checkOwnerRound(s, w, snap, plan);
 
         _execute(s, w, snap, plan, keeper, r.rewardTokens);
         emit IMarginEngine.Rebalanced(
@@ -163,7 +162,7 @@ library RebalanceLogic {
         (bool ok, , Result memory r) = check(snap, plan);
         if (!ok) return (action, plan, false);
         uint256 actedAt = s.ownerActionAt[account];
-        if (actedAt != 0) {
+        if (actedAt != 0 && plan.closes.length != 0) {
             (uint256 staleMarketId, , ) = _closeAtOwnerRound(s, w, snap, plan, actedAt);
             if (staleMarketId != 0) return (action, plan, false);
         }
@@ -227,9 +226,9 @@ library RebalanceLogic {
         ok = true;
     }
 
-    /// @dev Reverts when `plan` closes in a market whose current round was published no later than the
-    ///      owner's last risk-relevant action: the owner could have set up the reduce at a price it had
-    ///      already seen. Clears the record once every market of the account has a later round.
+    /// @dev Reverts when `plan` closes in a market whose round is not after the owner's last risk-relevant
+    ///      action (it could have set up the reduce at a price it had seen); clears the record once every
+    ///      market of the account has a later round.
     function _checkOwnerRound(
         EngineLib.Layout storage s,
         EngineLib.Wiring memory w,
@@ -272,7 +271,7 @@ library RebalanceLogic {
         EngineLib.Wiring memory w,
         uint256 marketId
     ) private view returns (uint256 updatedAt) {
-        (, , updatedAt, ) = w.oracle.priceAndTime(EngineLib.marketAsset(s, marketId, s.marketWords[marketId]));
+        return w.oracle.latestRoundTime(EngineLib.marketAsset(s, marketId, s.marketWords[marketId]));
     }
 
     // ---------------------------------------------------------------- execution
@@ -297,6 +296,7 @@ library RebalanceLogic {
             netWad += _executeClose(s, snap, plan.closes[i]);
         }
         if (plan.closes.length != 0) {
+            _checkOwnerRound(s, w, snap, plan); // reverts the closes above when refused
             int256 deltaTokens = EngineLib.toTraderDeltaTokens(netWad, snap.scale);
             if (deltaTokens < 0 && reward != 0) {
                 // A net loss goes to the pool and the reward to the keeper in one vault call (LP-only

@@ -338,6 +338,12 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     }
 
     /// @inheritdoc IChainlinkOracleAdapter
+    function latestRoundTime(bytes32 asset) external view returns (uint256 updatedAt) {
+        address feed = _feedParams[asset].feed;
+        if (feed != address(0)) (, , , , updatedAt) = _readRound(feed, true, 0);
+    }
+
+    /// @inheritdoc IChainlinkOracleAdapter
     function lastGoodPrice(bytes32 asset) external view returns (uint256 priceWad, uint256 updatedAt, uint80 roundId) {
         LastGood memory last = _lastGood[asset];
         return (last.priceWad, last.updatedAt, last.roundId);
