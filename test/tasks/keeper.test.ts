@@ -461,7 +461,7 @@ describe("Keeper service", () => {
     console.error = () => undefined;
     let report;
     try {
-      report = await hre.run("keeper", { once: true, signer: "5", pageSize: 2, deployment });
+      report = await hre.run("keeper", { once: true, json: true, signer: "5", pageSize: 2, deployment });
     } finally {
       process.stdout.write = write;
       console.error = error;
