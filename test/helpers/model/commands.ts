@@ -181,12 +181,12 @@ function orderTrade(w: World, pre: Snapshot, t: Signer, k: number, delta: bigint
 }
 
 /** Opens, increases, reduces or flips by a notional of `leverage` × margin (at least 1,000 USDC worth). */
-const modifyPosition = fc
+const tradeOrder = fc
   .record({ i: trader, k: market, leverageTenths: fc.integer({ min: 1, max: 250 }), long: fc.boolean() })
   .map(
     ({ i, k, leverageTenths, long }) =>
       new Step(
-        `modifyPosition(trader${i}, ${MARKETS[k].name}, ${long ? "+" : "-"}${leverageTenths / 10}x margin)`,
+        `tradeOrder(trader${i}, ${MARKETS[k].name}, ${long ? "+" : "-"}${leverageTenths / 10}x margin)`,
         async (m, w, pre) => {
           const t = w.traders[i];
           const priceWad = pre.prices[MARKETS[k].name].priceWad;
@@ -198,14 +198,14 @@ const modifyPosition = fc
           if (delta === 0n) return { outcomes: [] };
           const e = predictModify(m, pre, i, k, delta);
           const o = await w.attempt(() => orderTrade(w, pre, t, k, delta));
-          run(w, "modifyPosition", "modifyPosition", o, e);
+          run(w, "tradeOrder", "tradeOrder", o, e);
           return { outcomes: [o] };
         },
       ),
   );
 
 /**
- * Reduces a position by a share of it, or closes it (`closePosition`). Picks a market the trader holds
+ * Reduces a position by a share of it, or closes it (a close-all order). Picks a market the trader holds
  * when it holds any, unless `anyMarket` (then an empty market gives `MarginEngineNoPosition`).
  */
 const reducePosition = fc
@@ -213,7 +213,7 @@ const reducePosition = fc
   .map(
     ({ i, k: chosen, share, close, anyMarket }) =>
       new Step(
-        `${close ? "closePosition" : "reducePosition"}(trader${i}, ${anyMarket ? MARKETS[chosen].name : "a held market"}` +
+        `${close ? "closeOrder" : "reducePosition"}(trader${i}, ${anyMarket ? MARKETS[chosen].name : "a held market"}` +
           `${close ? "" : `, ${share / 100}%`})`,
         async (m, w, pre) => {
           const t = w.traders[i];
@@ -228,7 +228,7 @@ const reducePosition = fc
                 ? reverts("MarginEngineNoPosition", t.address, id)
                 : predictModify(m, pre, i, k, -size);
             o = await w.attempt(() => orderTrade(w, pre, t, k, 0n));
-            run(w, "closePosition", "closePosition", o, e);
+            run(w, "closeOrder", "closeOrder", o, e);
           } else {
             const delta = -((size * BigInt(share)) / 10_000n);
             if (delta === 0n) return { outcomes: [] };
@@ -769,9 +769,9 @@ export const allCommands = [
   withdrawMargin,
   depositReserve,
   withdrawReserve,
-  modifyPosition,
-  modifyPosition,
-  modifyPosition,
+  tradeOrder,
+  tradeOrder,
+  tradeOrder,
   reducePosition,
   reducePosition,
   setPolicy,
