@@ -27,9 +27,9 @@ import {IOracleRiskConsumer} from "../interfaces/IOracleRiskConsumer.sol";
 /// @notice Markets, cross-margined positions, health, liquidation and rebalancing (see `IMarginEngine`).
 /// @dev Storage lives in one `EngineLib.Layout`; trading, orders, liquidation and rebalancing run in
 ///      linked external libraries (`TradeLogic`, `OrderLogic`, `LiquidationLogic`, `RebalanceLogic`) that
-///      receive it, which keeps this contract under the 24 KiB code-size limit. Entry points follow one order: checks → oracle reads → compute →
-///      write state → emit → calls to
-///      the vault and pool (trusted, immutable wiring). Margin lives in the vault in token units; it is
+///      receive it, which keeps this contract under the 24 KiB code-size limit. Entry points follow one
+///      order: checks → oracle reads → compute → write state → emit → calls to the vault and pool
+///      (trusted, immutable wiring). Margin lives in the vault in token units; it is
 ///      converted to WAD exactly (`scale = 10**(18 − decimals)`) and back with the rounding against the
 ///      account.
 contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
