@@ -27,7 +27,9 @@ const MIN_COMMANDS = 10;
 const MAX_COMMANDS = 30;
 
 describe("Property: stateful model of the protocol", () => {
-  it(`keeps every invariant over ${PATH ? "a replayed" : RUNS} command sequence${PATH ? "" : "s"}`, async () => {
+  it(`keeps every invariant over ${PATH ? "a replayed" : RUNS} command sequence${PATH ? "" : "s"}`, async function () {
+    // A trade is three transactions (submit, a round after the order, execute): more than the default.
+    this.timeout(900_000);
     const stats = new Stats();
     let sequences = 0;
     let commands = 0;

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { AbiCoder, Signer } from "ethers";
-import { trade, usdc } from "../fixtures";
+import { orderIdOf, usdc } from "../fixtures";
 import {
   Action,
   MARKETS,
@@ -175,9 +175,14 @@ const withdrawReserve = fc.record({ i: trader, share: bps }).map(
  * and executes with the keeper. With a price that is not `Ok` no round is published, so the execution
  * meets the status the model predicts.
  */
-function orderTrade(w: World, pre: Snapshot, t: Signer, k: number, delta: bigint) {
-  const publish = pre.prices[MARKETS[k].name].status === Status.Ok;
-  return trade(w.f, t, MARKETS[k].id, delta, { publish });
+async function orderTrade(w: World, pre: Snapshot, t: Signer, k: number, delta: bigint) {
+  const name = MARKETS[k].name;
+  const submitted = await w.f.engine.connect(t).submitOrder(MARKETS[k].id, delta, 0n, pre.timestamp + 3_600n);
+  const orderId = await orderIdOf(w.f, submitted);
+  if (pre.prices[name].status === Status.Ok) {
+    await (await (name === "ETH" ? w.f.ethFeed : w.f.btcFeed).updateAnswer(pre.prices[name].answer)).wait();
+  }
+  return w.f.engine.connect(w.f.keeper).executeOrder(orderId);
 }
 
 /** Opens, increases, reduces or flips by a notional of `leverage` × margin (at least 1,000 USDC worth). */
@@ -261,7 +266,7 @@ const setPolicy = fc
           `${p.means}, max reward ${p.maxRewardCents / 100})`,
         async (m, w) => {
           const t = w.traders[p.i];
-          const target = p.triggerHundredths + p.gapHundredths;
+          const target = Math.min(p.triggerHundredths + p.gapHundredths, 400); // MAX_POLICY_TARGET
           const sweep =
             p.sweepGapHundredths === undefined ? 0 : Math.min(target + p.sweepGapHundredths, 1_000);
           const policy = {
