@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-pragma solidity 0.8.28;
+pragma solidity ^0.8.24;
 
 /// @title IOracleRiskConsumer
 /// @notice What a price consumer tells the oracle adapter about the moves it can absorb.
