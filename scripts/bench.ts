@@ -85,12 +85,24 @@ async function newTrader(c: Ctx, marginUsd: number, reserveUsd: number): Promise
   return w;
 }
 
+/** Submits `w`'s order, publishes a round at the same answer after it and has the keeper execute it. */
+async function trade(c: Ctx, w: HDNodeWallet, marketId: bigint, sizeDeltaWad: bigint) {
+  const now = (await ethers.provider.getBlock("latest"))!.timestamp;
+  const submit = c.engine.connect(w).submitOrder(marketId, sizeDeltaWad, 0n, BigInt(now) + 3_600n);
+  const submitGas = await gas(submit);
+  const orderId = await c.engine.orderCount();
+  const { feed } = c.feeds[Number(marketId) - 1];
+  await feed.updateAnswer(await feed.latestAnswer());
+  const executeGas = await gas(c.engine.connect(c.keeper).executeOrder(orderId));
+  return { submitGas, executeGas };
+}
+
 /** Opens `leverage`× longs in the first `markets` markets, splitting the notional equally. */
 async function openBook(c: Ctx, w: HDNodeWallet, marginUsd: number, leverage: number, markets: number) {
   for (let m = 0; m < markets; m++) {
     const notional = ethers.parseEther(String((marginUsd * leverage) / markets));
     const priceWad = (await c.feeds[m].feed.latestAnswer()) * 10n ** 10n;
-    await c.engine.connect(w).modifyPosition(BigInt(m + 1), (notional * WAD) / priceWad);
+    await trade(c, w, BigInt(m + 1), (notional * WAD) / priceWad);
   }
 }
 
@@ -143,8 +155,12 @@ async function main() {
   // Trading.
   const t = await newTrader(c, 10_000, 5_000);
   g.deposit = await gas(c.vault.connect(t).depositMargin(t.address, usdc(10_000)));
-  g.open = await gas(c.engine.connect(t).modifyPosition(1n, ethers.parseEther("10")));
-  g.close = await gas(c.engine.connect(t).closePosition(1n));
+  const open = await trade(c, t, 1n, ethers.parseEther("10"));
+  g.submitOrder = open.submitGas;
+  g.executeOrderOpen = open.executeGas;
+  const close = await trade(c, t, 1n, 0n); // a close-all order
+  g.submitOrderClose = close.submitGas;
+  g.executeOrderClose = close.executeGas;
   await revert(base);
 
   // Rebalances: the price falls until the account is under its trigger (health ≈ 1.42).

@@ -385,15 +385,17 @@ async function soak(o: Options): Promise<number> {
     }
   });
   await sender.confirm(deposits);
-  // Positions and policies, each trader's own transactions.
+  // Orders and policies, each trader's own transactions; the orders fill at the round published after
+  // them (at the first price), executed by the pusher.
   const opened: SentTx[] = [];
+  const expiry = BigInt((await provider.getBlock("latest"))!.timestamp) + 86_400n;
   await pool(book, 16, async (tr) => {
     opened.push(
       await sender.send(
         tr.address,
         A.engine,
-        encode(engineI, "modifyPosition", [1n, sizeOf(tr)]),
-        `modifyPosition ${tr.index}`,
+        encode(engineI, "submitOrder", [1n, sizeOf(tr), 0n, expiry]),
+        `submitOrder ${tr.index}`,
       ),
     );
     if (tr.policy !== "none") {
@@ -417,6 +419,22 @@ async function soak(o: Options): Promise<number> {
     }
   });
   await sender.confirm(opened);
+  await mined(
+    sender.send(pusher, A.feed, encode(feedI, "updateAnswer", [toAnswer(rounds[0].price)]), "round at open"),
+  );
+  const orderCount = Number(await engine.orderCount());
+  const executed: SentTx[] = [];
+  for (let id = 1; id <= orderCount; id++) {
+    executed.push(
+      await sender.send(
+        pusher,
+        A.engine,
+        encode(engineI, "executeOrder", [BigInt(id)]),
+        `executeOrder ${id}`,
+      ),
+    );
+  }
+  await sender.confirm(executed);
   const activeAfterSetup = Number(await engine.activeAccountCount());
   if (activeAfterSetup !== book.length)
     throw new Error(`${activeAfterSetup} active accounts, expected ${book.length}`);

@@ -17,17 +17,19 @@ import {EngineLib} from "../libraries/EngineLib.sol";
 import {TradeLogic} from "../libraries/TradeLogic.sol";
 import {LiquidationLogic} from "../libraries/LiquidationLogic.sol";
 import {RebalanceLogic} from "../libraries/RebalanceLogic.sol";
+import {OrderLogic} from "../libraries/OrderLogic.sol";
+import {IMarginEngineOrders} from "../interfaces/IMarginEngineOrders.sol";
 import {AccountSnapshot, Plan, Policy} from "../interfaces/RebalanceTypes.sol";
 import {IRebalanceStrategy} from "../interfaces/IRebalanceStrategy.sol";
 import {IOracleRiskConsumer} from "../interfaces/IOracleRiskConsumer.sol";
 
 /// @title MarginEngine
 /// @notice Markets, cross-margined positions, health, liquidation and rebalancing (see `IMarginEngine`).
-/// @dev Storage lives in one `EngineLib.Layout`; liquidation and rebalancing run in linked external
-///      libraries (`LiquidationLogic`, `RebalanceLogic`) that receive it, which keeps this contract under
-///      the 24 KiB code-size limit. Entry points follow one order: checks → oracle reads → compute →
-///      write state → emit → calls to
-///      the vault and pool (trusted, immutable wiring). Margin lives in the vault in token units; it is
+/// @dev Storage lives in one `EngineLib.Layout`; trading, orders, liquidation and rebalancing run in
+///      linked external libraries (`TradeLogic`, `OrderLogic`, `LiquidationLogic`, `RebalanceLogic`) that
+///      receive it, which keeps this contract under the 24 KiB code-size limit. Entry points follow one
+///      order: checks → oracle reads → compute → write state → emit → calls to the vault and pool
+///      (trusted, immutable wiring). Margin lives in the vault in token units; it is
 ///      converted to WAD exactly (`scale = 10**(18 − decimals)`) and back with the rounding against the
 ///      account.
 contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
@@ -132,21 +134,42 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
 
     // ---------------------------------------------------------------- trading
 
-    /// @inheritdoc IMarginEngine
-    function modifyPosition(uint256 marketId, int256 sizeDeltaWad) external nonReentrant {
-        if (sizeDeltaWad == 0) revert MarginEngineZeroAmount();
-        TradeLogic.modify(_s, _wiring(), msg.sender, marketId, sizeDeltaWad);
+    /// @inheritdoc IMarginEngineOrders
+    function submitOrder(
+        uint256 marketId,
+        int256 sizeDeltaWad,
+        uint256 acceptablePriceWad,
+        uint256 expiry
+    ) external returns (uint256 orderId) {
+        return OrderLogic.submit(_s, msg.sender, marketId, sizeDeltaWad, acceptablePriceWad, expiry);
     }
 
-    /// @inheritdoc IMarginEngine
-    function closePosition(uint256 marketId) external nonReentrant {
-        int256 size = _s.positions[msg.sender][marketId].sizeWad;
-        if (size == 0) revert MarginEngineNoPosition(msg.sender, marketId);
-        TradeLogic.modify(_s, _wiring(), msg.sender, marketId, -size);
+    /// @inheritdoc IMarginEngineOrders
+    function cancelOrder(uint256 orderId) external {
+        OrderLogic.cancel(_s, _wiring(), orderId, msg.sender);
+    }
+
+    /// @inheritdoc IMarginEngineOrders
+    function executeOrder(uint256 orderId) external nonReentrant {
+        EngineLib.Wiring memory w = _wiring();
+        (address account, uint256 marketId, int256 delta) = OrderLogic.take(_s, w, orderId, msg.sender);
+        TradeLogic.modify(_s, w, account, marketId, delta);
+    }
+
+    /// @inheritdoc IMarginEngineOrders
+    function pendingOrder(uint256 orderId) external view returns (Order memory) {
+        return _s.orders[orderId];
+    }
+
+    /// @inheritdoc IMarginEngineOrders
+    function orderCount() external view returns (uint256) {
+        return _s.orderCount;
     }
 
     /// @inheritdoc IMarginEngine
     function withdrawMargin(uint256 amountTokens, address to) external nonReentrant {
+        // Only a rebalance reads the record, and a later `setPolicy` records again.
+        if (_s.policyWords[msg.sender] != 0) _s.ownerActionAt[msg.sender] = block.timestamp;
         TradeLogic.withdrawMargin(_s, _wiring(), msg.sender, amountTokens, to);
     }
 
@@ -175,6 +198,7 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
             revert MarginEngineStrategyNotApproved(policy.strategy);
         }
         EngineLib.storePolicy(_s, msg.sender, policy);
+        _s.ownerActionAt[msg.sender] = block.timestamp;
         emit PolicyUpdated(msg.sender, policy);
     }
 

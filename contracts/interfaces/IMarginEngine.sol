@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {IChainlinkOracleAdapter} from "./IChainlinkOracleAdapter.sol";
 import {IPauseGuardian} from "./IPauseGuardian.sol";
 import {IOracleRiskConsumer} from "./IOracleRiskConsumer.sol";
+import {IMarginEngineOrders} from "./IMarginEngineOrders.sol";
 import {AccountSnapshot, Plan, Policy} from "./RebalanceTypes.sol";
 
 /// @title IMarginEngine
@@ -13,10 +14,11 @@ import {AccountSnapshot, Plan, Policy} from "./RebalanceTypes.sol";
 ///      equity `E = margin + Σ size·(P − entry)`, maintenance `MM = Σ |size|·P·mmr`, initial
 ///      `IM = Σ |size|·P·imr`, health `h = E / MM` (no positions: `type(uint256).max`; `E ≤ 0`: 0).
 ///      Every action that trusts a price requires `Status.Ok` for each market it reads.
+///      Trading goes through two-step orders (`IMarginEngineOrders`).
 ///      Rebalancing: an owner opts in with a `Policy`; anyone (a keeper) may then call `rebalance`, which
 ///      asks the policy's approved strategy for a `Plan`, validates it and executes it: reserve → margin
 ///      first, then partial closes at the oracle price, then the keeper's reward out of margin.
-interface IMarginEngine is IOracleRiskConsumer {
+interface IMarginEngine is IOracleRiskConsumer, IMarginEngineOrders {
     /// @notice Why the engine refused a strategy's plan.
     enum PlanError {
         TargetBelowPolicy,
@@ -290,6 +292,18 @@ interface IMarginEngine is IOracleRiskConsumer {
     /// @param imrWad The initial margin ratio given.
     /// @param maxDeviationWad The adapter's deviation bound for `asset`.
     error MarginEngineMarginBelowOracleDeviation(bytes32 asset, uint256 imrWad, uint256 maxDeviationWad);
+    /// @notice Thrown when a rebalance would close in a market whose current round was published no later
+    ///         than the owner's last risk-relevant action (`setPolicy`, `withdrawMargin`).
+    /// @param account The account.
+    /// @param marketId The market.
+    /// @param roundUpdatedAt The market's current round `updatedAt`.
+    /// @param ownerActionAt When the owner last acted.
+    error MarginEngineRoundNotAfterOwnerAction(
+        address account,
+        uint256 marketId,
+        uint256 roundUpdatedAt,
+        uint256 ownerActionAt
+    );
     /// @notice Thrown when `liquidate` targets an account whose health is at least 1.
     /// @param account The account.
     /// @param healthWad Its health (WAD).
@@ -314,20 +328,8 @@ interface IMarginEngine is IOracleRiskConsumer {
     /// @param reserveFactorWad The new factor (WAD).
     function setLiquidityReserveFactor(uint256 reserveFactorWad) external;
 
-    /// @notice Opens, increases, reduces, closes or flips the caller's position in `marketId` at the
-    ///         oracle price, paying the market fee on the traded notional.
-    /// @dev Increasing risk needs `E ≥ IM` afterwards and the `Open` action unpaused; reducing needs the
-    ///      `Close` action unpaused and must not leave the account both liquidatable and less healthy.
-    ///      Losses and fees must be covered by margin. Flipping sides counts as a close then an open.
-    /// @param marketId The market.
-    /// @param sizeDeltaWad Size change (WAD base units, + buys, − sells).
-    function modifyPosition(uint256 marketId, int256 sizeDeltaWad) external;
-
-    /// @notice Closes the caller's whole position in `marketId`.
-    /// @param marketId The market.
-    function closePosition(uint256 marketId) external;
-
-    /// @notice Withdraws the caller's margin; equity must still cover the initial requirement.
+    /// @notice Withdraws the caller's margin; equity must still cover the initial requirement. Records the
+    ///         time as the owner's last risk-relevant action (see `rebalance`).
     /// @param amountTokens The amount (token units).
     /// @param to The recipient.
     function withdrawMargin(uint256 amountTokens, address to) external;
@@ -345,7 +347,8 @@ interface IMarginEngine is IOracleRiskConsumer {
     /// @dev Bounds: `1 < trigger ≤ MAX_POLICY_TRIGGER` (3), `target ≥ trigger + MIN_POLICY_GAP`,
     ///      `target ≤ MAX_POLICY_TARGET` (4), `sweep == 0 || target + MIN_POLICY_GAP ≤ sweep ≤
     ///      MAX_POLICY_HEALTH` (10), at least one of
-    ///      top-up and deleverage allowed, and an approved strategy.
+    ///      top-up and deleverage allowed, and an approved strategy. Records the time as the owner's
+    ///      last risk-relevant action (see `rebalance`).
     /// @param policy The policy.
     function setPolicy(Policy calldata policy) external;
 
@@ -374,6 +377,11 @@ interface IMarginEngine is IOracleRiskConsumer {
     /// @notice Restores `account`'s target health by its policy's strategy: validates the plan (see
     ///         `PlanError`), executes it and pays the caller the keeper reward. Permissionless. Requires
     ///         `Ok` prices for every market the account holds and the `Rebalance` action unpaused.
+    ///         A plan may close in a market only at a round published after the owner's last
+    ///         risk-relevant action (`setPolicy`, `withdrawMargin`), else
+    ///         `MarginEngineRoundNotAfterOwnerAction`: the owner cannot arrange a reduce at a price it has
+    ///         already seen. The record is cleared by the first rebalance at which every market the
+    ///         account holds has a later round.
     /// @param account The account.
     /// @return healthAfterWad Health afterwards (WAD).
     function rebalance(address account) external returns (uint256 healthAfterWad);
@@ -386,7 +394,8 @@ interface IMarginEngine is IOracleRiskConsumer {
 
     /// @notice What a keeper should do with `account` now, and the plan a rebalance would execute.
     /// @dev `Liquidate` when health < 1; `Rebalance` when the policy's strategy returns a plan the
-    ///      engine accepts; `None` otherwise (also when a price is not `Ok` or the action is paused).
+    ///      engine accepts; `None` otherwise (also when a price is not `Ok`, the action is paused, or the
+    ///      plan closes in a market whose round is not after the owner's last risk-relevant action).
     ///      `deleverageCapped` is true when the account needs deleverage (health under its trigger, or a
     ///      plan short of its target) that a market's systemic cap currently blocks.
     /// @param account The account.

@@ -4,6 +4,7 @@ pragma solidity 0.8.28;
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {IMarginEngine} from "../interfaces/IMarginEngine.sol";
+import {IMarginEngineOrders} from "../interfaces/IMarginEngineOrders.sol";
 import {ICollateralVault} from "../interfaces/ICollateralVault.sol";
 import {ILiquidityPool} from "../interfaces/ILiquidityPool.sol";
 import {IChainlinkOracleAdapter} from "../interfaces/IChainlinkOracleAdapter.sol";
@@ -55,6 +56,12 @@ library EngineLib {
         ///      deleverage cap, in one word (see `storeMarket`): loading a position reads one market
         ///      slot, and a rebalance reads a market's cap only when its bit is set.
         mapping(uint256 marketId => uint256) marketWords;
+        /// @dev Pending orders by id, and the last id assigned.
+        mapping(uint256 orderId => IMarginEngineOrders.Order) orders;
+        uint256 orderCount;
+        /// @dev When each owner last took a risk-relevant action (`setPolicy`, `withdrawMargin`); 0 once
+        ///      a rebalance saw a later round in every market of the account.
+        mapping(address account => uint256) ownerActionAt;
     }
 
     /// @notice Strategy flag: governance approved it.

@@ -161,6 +161,11 @@ library RebalanceLogic {
         if (plan.sweepTokens != 0 && _paused(w, bitmap, IPauseGuardian.Action.Withdraw)) return (action, plan, false);
         (bool ok, , Result memory r) = check(snap, plan);
         if (!ok) return (action, plan, false);
+        uint256 actedAt = s.ownerActionAt[account];
+        if (actedAt != 0 && plan.closes.length != 0) {
+            (uint256 staleMarketId, , ) = _closeAtOwnerRound(s, w, snap, plan, actedAt);
+            if (staleMarketId != 0) return (action, plan, false);
+        }
         return (IMarginEngine.KeeperAction.Rebalance, plan, r.capped);
     }
 
@@ -222,6 +227,54 @@ library RebalanceLogic {
         ok = true;
     }
 
+    /// @dev Reverts when `plan` closes in a market whose round is not after the owner's last risk-relevant
+    ///      action (it could have set up the reduce at a price it had seen); clears the record once every
+    ///      market of the account has a later round.
+    function _checkOwnerRound(
+        EngineLib.Layout storage s,
+        EngineLib.Wiring memory w,
+        AccountSnapshot memory snap,
+        Plan memory plan
+    ) private {
+        uint256 actedAt = s.ownerActionAt[snap.account];
+        if (actedAt == 0) return;
+        (uint256 staleMarketId, uint256 updatedAt, bool allAfter) = _closeAtOwnerRound(s, w, snap, plan, actedAt);
+        if (staleMarketId != 0) {
+            revert IMarginEngine.MarginEngineRoundNotAfterOwnerAction(snap.account, staleMarketId, updatedAt, actedAt);
+        }
+        if (allAfter) delete s.ownerActionAt[snap.account];
+    }
+
+    /// @dev The first market `plan` closes in whose current round is not after `actedAt` (0: none) with
+    ///      that round's `updatedAt`, and whether every market of the account has a round after `actedAt`.
+    function _closeAtOwnerRound(
+        EngineLib.Layout storage s,
+        EngineLib.Wiring memory w,
+        AccountSnapshot memory snap,
+        Plan memory plan,
+        uint256 actedAt
+    ) private view returns (uint256 staleMarketId, uint256 updatedAt, bool allAfter) {
+        uint256[] memory times = new uint256[](snap.positions.length);
+        allAfter = true;
+        for (uint256 i; i < times.length; ++i) {
+            times[i] = _roundTime(s, w, snap.positions[i].marketId);
+            if (times[i] <= actedAt) allAfter = false;
+        }
+        for (uint256 i; i < plan.closes.length; ++i) {
+            uint256 index = plan.closes[i].index;
+            if (times[index] <= actedAt) return (snap.positions[index].marketId, times[index], false);
+        }
+    }
+
+    /// @dev `updatedAt` of `marketId`'s current round (0 when unreadable).
+    function _roundTime(
+        EngineLib.Layout storage s,
+        EngineLib.Wiring memory w,
+        uint256 marketId
+    ) private view returns (uint256 updatedAt) {
+        return w.oracle.latestRoundTime(EngineLib.marketAsset(s, marketId, s.marketWords[marketId]));
+    }
+
     // ---------------------------------------------------------------- execution
 
     function _execute(
@@ -244,6 +297,7 @@ library RebalanceLogic {
             netWad += _executeClose(s, snap, plan.closes[i]);
         }
         if (plan.closes.length != 0) {
+            _checkOwnerRound(s, w, snap, plan); // reverts the closes above when refused
             int256 deltaTokens = EngineLib.toTraderDeltaTokens(netWad, snap.scale);
             if (deltaTokens < 0 && reward != 0) {
                 // A net loss goes to the pool and the reward to the keeper in one vault call (LP-only

@@ -11,8 +11,8 @@ import {MarginMath} from "./MarginMath.sol";
 import {WadMath} from "./WadMath.sol";
 
 /// @title TradeLogic
-/// @notice `MarginEngine.modifyPosition`, `closePosition` and `withdrawMargin`, run in the engine's
-///         context (external library, linked at deploy).
+/// @notice The trade of `MarginEngine.executeOrder` (after `OrderLogic.take`) and `withdrawMargin`, run in
+///         the engine's context (external library, linked at deploy).
 /// @dev A trade splits into the part that reduces the old position and the part that adds risk.
 ///      Adding needs `E ≥ IM` afterwards and the `Open` action unpaused; reducing needs `Close`
 ///      unpaused and must not leave the account both liquidatable and less healthy. Losses and the fee

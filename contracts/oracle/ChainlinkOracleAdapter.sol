@@ -1,24 +1,20 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 import {IChainlinkOracleAdapter} from "../interfaces/IChainlinkOracleAdapter.sol";
 import {IPauseGuardian} from "../interfaces/IPauseGuardian.sol";
 import {IOracleRiskConsumer} from "../interfaces/IOracleRiskConsumer.sol";
 import {ConstantsLib} from "../libraries/ConstantsLib.sol";
 import {VolatilityMath} from "../libraries/VolatilityMath.sol";
 import {FixedPointMathLib} from "solady/src/utils/FixedPointMathLib.sol";
+import {FeedReader} from "./FeedReader.sol";
 
 /// @title ChainlinkOracleAdapter
 /// @notice Reads Chainlink AggregatorV3 feeds defensively and grades every price (see
 ///         `IChainlinkOracleAdapter`).
-/// @dev Feeds are read with a low-level `staticcall` capped at `FEED_GAS_LIMIT` gas that copies at most
-///      160 bytes of returndata, so a reverting, gas-burning or malformed feed yields `Status.Invalid`
-///      instead of reverting the caller. When a read fails and less than `FEED_GAS_LIMIT / 63` gas is
-///      left, the feed may only have been starved by the caller (EIP-150 passes on at most 63/64 of the
-///      remaining gas), so the call reverts with `ChainlinkOracleAdapterInsufficientGas` rather than
-///      report a status it cannot vouch for. This covers the deviation reference read too: starving it
-///      would otherwise swap the previous round for the last good price as reference.
+/// @dev Feeds are read by `FeedReader` (a capped `staticcall`: a reverting, gas-burning or malformed feed
+///      yields `Status.Invalid`; a call the caller starved reverts with
+///      `ChainlinkOracleAdapterInsufficientGas`, the deviation reference read included).
 ///      Decisions the interface leaves open:
 ///      - with no readable reference (no readable previous round and no last good price yet, e.g. the
 ///        first round of a new feed) the deviation check is skipped: the bounds still apply;
@@ -55,6 +51,8 @@ import {FixedPointMathLib} from "solady/src/utils/FixedPointMathLib.sol";
 ///      Whether an asset has a volatility configuration is mirrored by a flag in its last-good-price
 ///      slot, which `update` reads anyway: without a configuration `update` touches no extra slot.
 contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
+    using FeedReader for uint256;
+
     /// @notice Shortest accepted heartbeat (seconds).
     uint256 public constant MIN_HEARTBEAT = 60;
     /// @notice Longest accepted heartbeat (seconds).
@@ -66,7 +64,7 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     /// @notice Longest accepted sequencer grace period (seconds).
     uint256 public constant MAX_GRACE_PERIOD = 1 days;
     /// @notice Gas given to each feed call.
-    uint256 public constant FEED_GAS_LIMIT = 250_000;
+    uint256 public constant FEED_GAS_LIMIT = FeedReader.FEED_GAS_LIMIT;
     /// @notice Largest accepted initial volatility (WAD, 1000%/year).
     uint256 public constant MAX_INITIAL_VOLATILITY = 10e18;
     /// @notice Shortest accepted EWMA window (seconds).
@@ -76,8 +74,6 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     /// @notice Seconds per year used to annualise variance.
     uint256 public constant YEAR = VolatilityMath.YEAR;
 
-    /// @dev Bytes of the five words `latestRoundData` / `getRoundData` return.
-    uint256 private constant ROUND_DATA_SIZE = 160;
     /// @dev `DEFAULT_ADMIN_ROLE` of OpenZeppelin AccessControl (the guardian's admin).
     bytes32 private constant DEFAULT_ADMIN_ROLE = 0x00;
     /// @dev Sequencer uptime feed answer meaning "up".
@@ -189,7 +185,7 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
         _checkRole(DEFAULT_ADMIN_ROLE);
         if (feed == address(0)) revert ChainlinkOracleAdapterZeroAddress();
         _checkRiskParams(asset, heartbeat, minPriceWad, maxPriceWad, maxDeviationWad);
-        uint8 feedDecimals = _readDecimals(feed);
+        uint8 feedDecimals = FeedReader.readDecimals(feed);
 
         address previousFeed = _feedParams[asset].feed;
         if (previousFeed == address(0)) {
@@ -270,7 +266,7 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
             (feed != address(0) &&
                 (config.volatilityFeedHeartbeat < MIN_HEARTBEAT || config.volatilityFeedHeartbeat > MAX_HEARTBEAT))
         ) revert ChainlinkOracleAdapterInvalidVolatilityConfig(config);
-        uint8 feedDecimals = feed == address(0) ? 0 : _readDecimals(feed);
+        uint8 feedDecimals = feed == address(0) ? 0 : FeedReader.readDecimals(feed);
 
         uint256 initialVolatilityWad = config.initialVolatilityWad;
         _volatilityState[asset] = VolatilityState({
@@ -324,6 +320,24 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
         if (params.feed == address(0)) return (0, Status.Invalid);
         (Quote memory quote, ) = _quote(asset, params);
         return (quote.priceWad, quote.status);
+    }
+
+    /// @inheritdoc IChainlinkOracleAdapter
+    function priceAndTime(
+        bytes32 asset
+    ) external view returns (uint256 priceWad, Status status, uint256 updatedAt, uint256 previousUpdatedAt) {
+        FeedParams memory params = _feedParams[asset];
+        if (params.feed == address(0)) return (0, Status.Invalid, 0, 0);
+        (Quote memory quote, ) = _quote(asset, params);
+        if (quote.roundId != 0)
+            (, , , , previousUpdatedAt) = FeedReader.readRound(params.feed, false, quote.roundId - 1);
+        return (quote.priceWad, quote.status, quote.updatedAt, previousUpdatedAt);
+    }
+
+    /// @inheritdoc IChainlinkOracleAdapter
+    function latestRoundTime(bytes32 asset) external view returns (uint256 updatedAt) {
+        address feed = _feedParams[asset].feed;
+        if (feed != address(0)) (, , , , updatedAt) = FeedReader.readRound(feed, true, 0);
     }
 
     /// @inheritdoc IChainlinkOracleAdapter
@@ -393,7 +407,7 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
         Status sequencerStatus = last.flags & SEQUENCER_SET == 0 ? Status.Ok : _sequencerStatus();
         quote.recordedRoundId = last.roundId;
 
-        (bool read, uint256 roundId, int256 answer, , uint256 updatedAt) = _readRound(params.feed, true, 0);
+        (bool read, uint256 roundId, int256 answer, , uint256 updatedAt) = FeedReader.readRound(params.feed, true, 0);
         if (!read || answer <= 0 || uint256(answer) > type(uint128).max) {
             quote.priceWad = last.priceWad;
             quote.status = sequencerStatus == Status.Ok ? Status.Invalid : sequencerStatus;
@@ -427,9 +441,15 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
         }
         if (quote.roundId == last.roundId) return (quote, last); // recorded or accepted: Ok
 
-        uint256 referenceWad = _previousRoundWad(params.feed, roundId, scale, bounds);
+        uint256 referenceWad = FeedReader.previousRoundWad(
+            params.feed,
+            roundId,
+            scale,
+            bounds.minPriceWad,
+            bounds.maxPriceWad
+        );
         if (referenceWad == 0) referenceWad = last.priceWad;
-        if (_deviates(quote.priceWad, referenceWad, params.maxDeviationWad)) quote.status = Status.Deviation;
+        if (quote.priceWad.deviates(referenceWad, params.maxDeviationWad)) quote.status = Status.Deviation;
     }
 
     /// @dev `SequencerDown`, `GracePeriod` or `Ok` (also `Ok` when no sequencer feed is set). Any answer
@@ -438,38 +458,12 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
         SequencerConfig memory sequencer = _sequencer;
         if (sequencer.feed == address(0)) return Status.Ok;
 
-        (bool read, , int256 answer, uint256 startedAt, ) = _readRound(sequencer.feed, true, 0);
+        (bool read, , int256 answer, uint256 startedAt, ) = FeedReader.readRound(sequencer.feed, true, 0);
         if (!read || answer != SEQUENCER_UP || startedAt == 0) return Status.SequencerDown;
         if (startedAt > block.timestamp || block.timestamp - startedAt < sequencer.gracePeriod) {
             return Status.GracePeriod;
         }
         return Status.Ok;
-    }
-
-    /// @dev The previous round's answer in WAD, or 0 when it cannot serve as reference (round 0,
-    ///      unreadable, incomplete, in the future, or outside `bounds`).
-    function _previousRoundWad(
-        address feed,
-        uint256 roundId,
-        uint256 scale,
-        PriceBounds memory bounds
-    ) private view returns (uint256) {
-        if (roundId == 0) return 0;
-        (bool read, , int256 answer, , uint256 updatedAt) = _readRound(feed, false, roundId - 1);
-        if (!read || answer <= 0 || uint256(answer) > type(uint128).max) return 0;
-        if (updatedAt == 0 || updatedAt > block.timestamp) return 0;
-        uint256 answerWad = uint256(answer) * scale;
-        if (answerWad < bounds.minPriceWad || answerWad > bounds.maxPriceWad) return 0;
-        return answerWad;
-    }
-
-    /// @dev Whether `|priceWad - referenceWad| / referenceWad > maxDeviationWad`, compared exactly by
-    ///      cross-multiplication (no rounding). Both prices are below `2**128 * 1e18`, so no product
-    ///      overflows. A zero reference means none: nothing deviates from it.
-    function _deviates(uint256 priceWad, uint256 referenceWad, uint256 maxDeviationWad) private pure returns (bool) {
-        if (referenceWad == 0) return false;
-        uint256 diffWad = priceWad > referenceWad ? priceWad - referenceWad : referenceWad - priceWad;
-        return diffWad * ConstantsLib.WAD > maxDeviationWad * referenceWad;
     }
 
     // ---------------------------------------------------------------- volatility
@@ -500,7 +494,7 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     /// @dev The volatility feed's latest answer in WAD, or 0 when it may not be used (unreadable,
     ///      ≤ 0, 2**128 feed units or more, incomplete, in the future, or older than its heartbeat).
     function _feedVolatilityWad(VolatilityParams memory params, uint8 feedDecimals) private view returns (uint256) {
-        (bool read, , int256 answer, , uint256 updatedAt) = _readRound(params.feed, true, 0);
+        (bool read, , int256 answer, , uint256 updatedAt) = FeedReader.readRound(params.feed, true, 0);
         if (!read || answer <= 0 || uint256(answer) > type(uint128).max) return 0;
         if (updatedAt == 0 || updatedAt > block.timestamp || block.timestamp - updatedAt > params.feedHeartbeat) {
             return 0;
@@ -511,67 +505,6 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     /// @dev Factor from feed units to WAD; exact because `decimals ≤ 18` is enforced by `setFeed`.
     function _scale(uint8 feedDecimals) private pure returns (uint256) {
         return 10 ** (ConstantsLib.WAD_DECIMALS - feedDecimals);
-    }
-
-    // ---------------------------------------------------------------- feed calls
-
-    /// @dev Calls `latestRoundData()` (`latest`) or `getRoundData(roundId)` with `FEED_GAS_LIMIT` gas,
-    ///      copying at most 160 bytes of returndata (a feed cannot make the caller pay for a huge copy).
-    ///      `read` is false when the call failed or returned fewer than 160 bytes; the five words are then
-    ///      zero. `answeredInRound` is not used.
-    function _readRound(
-        address feed,
-        bool latest,
-        uint256 roundId
-    ) private view returns (bool read, uint256 id, int256 answer, uint256 startedAt, uint256 updatedAt) {
-        bytes4 selector =
-            latest ? AggregatorV3Interface.latestRoundData.selector : AggregatorV3Interface.getRoundData.selector;
-        uint256 callSize = latest ? 4 : 36;
-        uint256 gasLimit = FEED_GAS_LIMIT;
-        assembly ("memory-safe") {
-            // Calldata in the scratch space (0x00-0x23), output above the free memory pointer.
-            mstore(0x00, selector)
-            mstore(0x04, roundId)
-            let out := mload(0x40)
-            read := staticcall(gasLimit, feed, 0x00, callSize, out, ROUND_DATA_SIZE)
-            if lt(returndatasize(), ROUND_DATA_SIZE) {
-                read := 0
-            }
-            if read {
-                id := mload(out)
-                answer := mload(add(out, 0x20))
-                startedAt := mload(add(out, 0x40))
-                updatedAt := mload(add(out, 0x60))
-            }
-        }
-        if (!read) _checkGasLeft();
-    }
-
-    /// @dev Reads `decimals()` once, with the same gas cap; reverts when unreadable or above 18.
-    function _readDecimals(address feed) private view returns (uint8) {
-        bytes4 selector = AggregatorV3Interface.decimals.selector;
-        uint256 gasLimit = FEED_GAS_LIMIT;
-        bool ok;
-        uint256 value;
-        assembly ("memory-safe") {
-            mstore(0x00, selector)
-            ok := staticcall(gasLimit, feed, 0x00, 4, 0x00, 0x20)
-            if lt(returndatasize(), 0x20) {
-                ok := 0
-            }
-            if ok {
-                value := mload(0)
-            }
-        }
-        if (!ok) _checkGasLeft();
-        if (!ok || value > ConstantsLib.WAD_DECIMALS) revert ChainlinkOracleAdapterUnsupportedFeed(feed);
-        return uint8(value);
-    }
-
-    /// @dev After a failed feed call: with less than `FEED_GAS_LIMIT / 63` gas left the call may have
-    ///      received less than `FEED_GAS_LIMIT` (EIP-150), so its failure proves nothing about the feed.
-    function _checkGasLeft() private view {
-        if (gasleft() < FEED_GAS_LIMIT / 63) revert ChainlinkOracleAdapterInsufficientGas();
     }
 
     // ---------------------------------------------------------------- storage helpers

@@ -94,6 +94,7 @@ export function deployCore(
     m.getParameter("poolSymbol", "blLP"),
   ]);
   const tradeLogic = m.library("TradeLogic");
+  const orderLogic = m.library("OrderLogic");
   const liquidationLogic = m.library("LiquidationLogic");
   const rebalanceLogic = m.library("RebalanceLogic");
   const engine = m.contract(
@@ -109,6 +110,7 @@ export function deployCore(
     {
       libraries: {
         TradeLogic: tradeLogic,
+        OrderLogic: orderLogic,
         LiquidationLogic: liquidationLogic,
         RebalanceLogic: rebalanceLogic,
       },

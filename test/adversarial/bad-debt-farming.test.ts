@@ -10,6 +10,8 @@ import {
   expectConservation,
   movePrice,
   usdc,
+  trade,
+  closeAll,
 } from "../helpers/fixtures";
 
 /**
@@ -33,7 +35,7 @@ async function hedgedPair() {
     [f.bob, parseEther("-100")],
   ] as const) {
     await f.vault.connect(s).depositMargin(s.address, usdc(12_150));
-    await f.engine.connect(s).modifyPosition(ETH_MARKET, size);
+    await trade(f, s, ETH_MARKET, size);
   }
   return f;
 }
@@ -76,7 +78,7 @@ describe("adversarial: bad-debt farming with a hedged pair and self-liquidation"
     }
     for (const s of [winner, loser]) {
       if ((await f.engine.position(s.address, ETH_MARKET)).sizeWad !== 0n) {
-        await f.engine.connect(s).closePosition(ETH_MARKET);
+        await closeAll(f, s, ETH_MARKET);
       }
     }
     await expectConservation(f, everyone(f));

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { parseEther } from "ethers";
-import { deployFunded, ETH_MARKET, expectConservation, movePrice, standardPolicy, usdc } from "../helpers/fixtures";
+import { deployFunded, ETH_MARKET, expectConservation, movePrice, standardPolicy, usdc, trade } from "../helpers/fixtures";
 
 /**
  * Finding: a market's deleverage budget was first-come-first-served and charged by any rebalance, needed or
@@ -24,14 +24,14 @@ async function book() {
   const threshold = await f.thresholdStrategy.getAddress();
   // The victim: 100 ETH long with 20,000 USDC, policy 1.5 → 2.0, deleverage only.
   await f.vault.connect(f.carol).depositMargin(f.carol.address, usdc(20_000));
-  await f.engine.connect(f.carol).modifyPosition(ETH_MARKET, parseEther("100"));
+  await trade(f, f.carol, ETH_MARKET, parseEther("100"));
   await f.engine
     .connect(f.carol)
     .setPolicy(standardPolicy(threshold, { allowTopUp: false }));
   // The attacker: alice 300 ETH long with the most extreme policy allowed (trigger 3, target 4), hedged by
   // bob 300 ETH short.
   await f.vault.connect(f.alice).depositMargin(f.alice.address, usdc(86_550));
-  await f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("300"));
+  await trade(f, f.alice, ETH_MARKET, parseEther("300"));
   await f.engine.connect(f.alice).setPolicy(
     standardPolicy(threshold, {
       triggerHealthWad: parseEther("3"),
@@ -40,7 +40,7 @@ async function book() {
     }),
   );
   await f.vault.connect(f.bob).depositMargin(f.bob.address, usdc(100_000));
-  await f.engine.connect(f.bob).modifyPosition(ETH_MARKET, parseEther("-300"));
+  await trade(f, f.bob, ETH_MARKET, parseEther("-300"));
   return f;
 }
 
@@ -106,7 +106,7 @@ describe("adversarial: exhausting a market's deleverage cap", () => {
     const f = await loadFixture(book);
     // An honest account with a cautious policy (3 → 4) that will sit at health ~2.5, above the protected 2.
     await f.vault.connect(f.outsider).depositMargin(f.outsider.address, usdc(2_655));
-    await f.engine.connect(f.outsider).modifyPosition(ETH_MARKET, parseEther("10"));
+    await trade(f, f.outsider, ETH_MARKET, parseEther("10"));
     await f.engine.connect(f.outsider).setPolicy(
       standardPolicy(await f.thresholdStrategy.getAddress(), {
         triggerHealthWad: parseEther("3"),

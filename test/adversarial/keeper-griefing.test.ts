@@ -10,6 +10,7 @@ import {
   movePrice,
   standardPolicy,
   usdc,
+  trade,
 } from "../helpers/fixtures";
 import { ledger, own, selectorOf } from "./helpers";
 
@@ -35,7 +36,7 @@ async function book() {
     [f.bob, 9_000],
   ] as const) {
     await f.vault.connect(s).depositMargin(s.address, usdc(margin));
-    await f.engine.connect(s).modifyPosition(ETH_MARKET, parseEther("10"));
+    await trade(f, s, ETH_MARKET, parseEther("10"));
   }
   await f.vault.connect(f.alice).depositReserve(f.alice.address, usdc(5_000));
   await f.engine.connect(f.alice).setPolicy(standardPolicy(await f.thresholdStrategy.getAddress()));
@@ -139,7 +140,7 @@ describe("adversarial: keeper griefing", () => {
       await f.engine.connect(f.riskAdmin).setKeeperReward(usdc(5));
       await f.vault.connect(f.carol).depositMargin(f.carol.address, usdc(50));
       await movePrice(f.ethFeed, 3_000);
-      await f.engine.connect(f.carol).modifyPosition(ETH_MARKET, parseEther("0.05"));
+      await trade(f, f.carol, ETH_MARKET, parseEther("0.05"));
       await f.engine
         .connect(f.carol)
         .setPolicy(standardPolicy(await f.thresholdStrategy.getAddress(), { allowTopUp: false }));
@@ -200,7 +201,7 @@ describe("adversarial: keeper griefing", () => {
         await f.token.mint(w.address, usdc(3_000));
         await f.token.connect(w).approve(await f.vault.getAddress(), ethers.MaxUint256);
         await f.vault.connect(w).depositMargin(w.address, usdc(3_000));
-        await f.engine.connect(w).modifyPosition(ETH_MARKET, parseEther("1"));
+        await trade(f, w, ETH_MARKET, parseEther("1"));
         await f.engine.connect(w).setPolicy(standardPolicy(threshold));
         healthy.push(w.address);
       }

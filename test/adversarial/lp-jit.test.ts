@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { parseEther } from "ethers";
-import { deployFunded, ETH_MARKET, expectConservation, movePrice, usdc } from "../helpers/fixtures";
+import { deployFunded, ETH_MARKET, expectConservation, movePrice, usdc, trade } from "../helpers/fixtures";
 
 /**
  * Threat: just-in-time liquidity. If the pool valued LP shares at cash only, a trader's open loss would
@@ -16,7 +16,7 @@ import { deployFunded, ETH_MARKET, expectConservation, movePrice, usdc } from ".
 async function losingLong() {
   const f = await deployFunded(); // an LP with 1,000,000 USDC in the pool
   await f.vault.connect(f.bob).depositMargin(f.bob.address, usdc(95_000));
-  await f.engine.connect(f.bob).modifyPosition(ETH_MARKET, parseEther("100")); // 100 ETH long at 3,000
+  await trade(f, f.bob, ETH_MARKET, parseEther("100")); // 100 ETH long at 3,000
   await movePrice(f.ethFeed, 2_075); // −92,500 USD: health below 1
   return f;
 }
@@ -24,7 +24,7 @@ async function losingLong() {
 async function winningLong() {
   const f = await deployFunded();
   await f.vault.connect(f.bob).depositMargin(f.bob.address, usdc(95_000));
-  await f.engine.connect(f.bob).modifyPosition(ETH_MARKET, parseEther("100"));
+  await trade(f, f.bob, ETH_MARKET, parseEther("100"));
   await movePrice(f.ethFeed, 3_900); // +90,000 USD the pool owes
   return f;
 }
@@ -79,7 +79,7 @@ describe("adversarial: just-in-time LP deposits around realised PnL", () => {
     await movePrice(f.ethFeed, 2_900); // healthy again, still 10,000 USD down
     const start = await f.token.balanceOf(f.outsider.address);
     await f.pool.connect(f.outsider).deposit(usdc(1_000_000), f.outsider.address);
-    await f.engine.connect(f.bob).modifyPosition(ETH_MARKET, parseEther("-100"));
+    await trade(f, f.bob, ETH_MARKET, parseEther("-100"));
     const shares = await f.pool.balanceOf(f.outsider.address);
     await f.pool.connect(f.outsider).redeem(shares, f.outsider.address, f.outsider.address);
     // The close pays a 0.05% fee to LPs, shared by every LP at that moment: the outsider's cut of it.
@@ -92,7 +92,7 @@ describe("adversarial: just-in-time LP deposits around realised PnL", () => {
     const f = await loadFixture(winningLong);
     const probe = 10n ** 12n; // shares
     const before = await f.pool.convertToAssets(probe);
-    await f.engine.connect(f.bob).modifyPosition(ETH_MARKET, parseEther("-100")); // realises +90,000
+    await trade(f, f.bob, ETH_MARKET, parseEther("-100")); // realises +90,000
     const after = await f.pool.convertToAssets(probe);
     expect(after, "realising the profit does not lower the share price").to.be.gte(before);
     // The rise is the close fee only (100 × 3,900 × 0.0005 = 195 USDC over ~1,000,000 of LP assets).

@@ -13,6 +13,7 @@ import {
   movePrice,
   standardPolicy,
   usdc,
+  trade,
 } from "../helpers/fixtures";
 import type { ScriptedFeed } from "../../typechain-types";
 import { ledger, selectorOf } from "./helpers";
@@ -42,7 +43,7 @@ async function book() {
     [f.bob, 9_000],
   ] as const) {
     await f.vault.connect(s).depositMargin(s.address, usdc(margin));
-    await f.engine.connect(s).modifyPosition(ETH_MARKET, parseEther("10"));
+    await trade(f, s, ETH_MARKET, parseEther("10"));
   }
   await f.vault.connect(f.alice).depositReserve(f.alice.address, usdc(5_000));
   await f.engine.connect(f.alice).setPolicy(standardPolicy(await f.thresholdStrategy.getAddress()));
@@ -81,7 +82,8 @@ async function scripted(f: F): Promise<ScriptedFeed> {
 async function expectFailsClosed(f: F, status: bigint) {
   const accounts = [f.alice.address, f.bob.address, f.carol.address, f.keeper.address];
   const before = await ledger(f, accounts);
-  await expect(f.engine.connect(f.carol).modifyPosition(ETH_MARKET, parseEther("1")))
+  // No round is published after the order: the execution reads the broken round.
+  await expect(trade(f, f.carol, ETH_MARKET, parseEther("1"), { publish: false }))
     .to.be.revertedWithCustomError(f.engine, "MarginEngineBadPrice")
     .withArgs(ETH, status);
   await expect(f.engine.connect(f.keeper).rebalance(f.alice.address))
@@ -184,7 +186,11 @@ describe("adversarial: broken and manipulated price feeds", () => {
     const cap = await f.oracle.FEED_GAS_LIMIT();
     // Each refused action costs about one capped feed call, and a 1,000,000 gas limit is plenty.
     for (const send of [
-      () => f.engine.connect(f.carol).modifyPosition(ETH_MARKET, parseEther("1"), { gasLimit: 1_000_000 }),
+      () =>
+        trade(f, f.carol, ETH_MARKET, parseEther("1"), {
+          publish: false,
+          overrides: { gasLimit: 1_000_000 },
+        }),
       () => f.engine.connect(f.keeper).rebalance(f.alice.address, { gasLimit: 1_000_000 }),
       () => f.engine.connect(f.keeper).liquidate(f.bob.address, { gasLimit: 1_000_000 }),
     ]) {

@@ -7,7 +7,9 @@ import {
   deployFunded,
   expectConservation,
   movePrice,
+  publishRound,
   standardPolicy,
+  trade,
   usdc,
 } from "../helpers/fixtures";
 
@@ -31,13 +33,15 @@ async function profitOnlyMargin(strategy: "threshold" | "volatility") {
   const f = await deployFunded();
   const alice = f.alice;
   await f.vault.connect(alice).depositMargin(alice.address, usdc(40_000));
-  await f.engine.connect(alice).modifyPosition(BTC_MARKET, parseEther("2"));
-  await f.engine.connect(alice).modifyPosition(ETH_MARKET, parseEther("100"));
+  await trade(f, alice, BTC_MARKET, parseEther("2"));
+  await trade(f, alice, ETH_MARKET, parseEther("100"));
   await movePrice(f.btcFeed, 72_000);
   await f.engine.connect(alice).withdrawMargin(await f.vault.marginOf(alice.address), alice.address);
   expect(await f.vault.marginOf(alice.address)).to.equal(0n);
   const s = strategy === "threshold" ? f.thresholdStrategy : f.volatilityStrategy;
   await f.engine.connect(alice).setPolicy(standardPolicy(await s.getAddress()));
+  // BTC's next round (its heartbeat): a rebalance may close only at rounds after the owner's last action.
+  await publishRound(f, BTC_MARKET);
   return f;
 }
 

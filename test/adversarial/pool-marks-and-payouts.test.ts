@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { AbiCoder, parseEther } from "ethers";
-import { answer, deployBallast, deployFunded, ETH, ETH_MARKET, expectConservation, movePrice, usdc } from "../helpers/fixtures";
+import { answer, deployBallast, deployFunded, ETH, ETH_MARKET, expectConservation, movePrice, usdc, trade, closeAll } from "../helpers/fixtures";
 
 const everyone = (f: Awaited<ReturnType<typeof deployBallast>>) =>
   [f.alice, f.bob, f.carol, f.lp, f.keeper, f.outsider].map((s) => s.address);
@@ -21,8 +21,8 @@ describe("adversarial: LP payouts and marks", () => {
     await f.pool.connect(f.outsider).fundInsurance(usdc(100_000));
     await f.vault.connect(f.alice).depositMargin(f.alice.address, usdc(20_000));
     await f.vault.connect(f.bob).depositMargin(f.bob.address, usdc(100_000));
-    await f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("100"));
-    await f.engine.connect(f.bob).modifyPosition(ETH_MARKET, parseEther("-100"));
+    await trade(f, f.alice, ETH_MARKET, parseEther("100"));
+    await trade(f, f.bob, ETH_MARKET, parseEther("-100"));
     await movePrice(f.ethFeed, 3_300); // alice +30,000, bob −30,000
     return f;
   }
@@ -31,15 +31,15 @@ describe("adversarial: LP payouts and marks", () => {
     const f = await loadFixture(winnerAndLoser);
     const cash = await f.pool.cashAssets();
     expect(cash).to.be.lt(usdc(30_000));
-    await expect(f.engine.connect(f.alice).closePosition(ETH_MARKET)).to.be.revertedWithCustomError(
+    await expect(closeAll(f, f.alice, ETH_MARKET)).to.be.revertedWithCustomError(
       f.pool,
       "LiquidityPoolInsufficientLiquidity",
     );
     expect(await f.pool.insuranceBalance()).to.equal(usdc(100_000));
     // Once the loser has paid, the winner is paid in full, and the buffer is untouched.
-    await f.engine.connect(f.bob).closePosition(ETH_MARKET);
+    await closeAll(f, f.bob, ETH_MARKET);
     const before = await f.vault.marginOf(f.alice.address);
-    await f.engine.connect(f.alice).closePosition(ETH_MARKET);
+    await closeAll(f, f.alice, ETH_MARKET);
     const fee = usdc(165); // 100 × 3,300 × 0.0005
     expect((await f.vault.marginOf(f.alice.address)) - before).to.equal(usdc(30_000) - fee);
     expect(await f.pool.insuranceBalance()).to.equal(usdc(100_000));
@@ -49,7 +49,7 @@ describe("adversarial: LP payouts and marks", () => {
   it("a market whose price was never recorded is marked at entry, not at zero", async () => {
     const f = await loadFixture(deployFunded);
     await f.vault.connect(f.alice).depositMargin(f.alice.address, usdc(20_000));
-    await f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("100"));
+    await trade(f, f.alice, ETH_MARKET, parseEther("100"));
     expect((await f.oracle.lastGoodPrice(ETH))[0], "nothing recorded yet").to.equal(0n);
     await time.increase(3_901); // Stale
     const [pnl, ok] = await f.engine.traderPnl();

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { AbiCoder, parseEther } from "ethers";
-import { ETH_MARKET, expectConservation, movePrice, standardPolicy, usdc } from "../helpers/fixtures";
+import { ETH_MARKET, expectConservation, movePrice, standardPolicy, usdc, trade, closeAll } from "../helpers/fixtures";
 import type { Ballast } from "../helpers/fixtures";
 import type { ReentrantToken } from "../../typechain-types";
 import { deployOnToken, ledger, selectorOf } from "./helpers";
@@ -57,9 +57,9 @@ async function reentrantProtocol() {
   // Bob: 10 ETH long at 3,000 on 9,000 margin (liquidatable at 2,030). Alice: 10 ETH long on 10,000
   // margin with a deleverage-only threshold policy (rebalance due at 2,060).
   await p.vault.connect(p.bob).depositMargin(p.bob.address, usdc(9_000));
-  await p.engine.connect(p.bob).modifyPosition(ETH_MARKET, parseEther("10"));
+  await trade(p, p.bob, ETH_MARKET, parseEther("10"));
   await p.vault.connect(p.alice).depositMargin(p.alice.address, usdc(10_000));
-  await p.engine.connect(p.alice).modifyPosition(ETH_MARKET, parseEther("10"));
+  await trade(p, p.alice, ETH_MARKET, parseEther("10"));
   await p.engine
     .connect(p.alice)
     .setPolicy(standardPolicy(await p.thresholdStrategy.getAddress(), { allowTopUp: false }));
@@ -259,7 +259,7 @@ describe("adversarial: reentrancy through a hooked settlement token", () => {
       const f = await loadFixture(reentrantProtocol);
       // Carol goes long; ETH rises; her profitable close makes the pool pay out (payTrader).
       await f.vault.connect(f.carol).depositMargin(f.carol.address, usdc(10_000));
-      await f.engine.connect(f.carol).modifyPosition(ETH_MARKET, parseEther("10"));
+      await trade(f, f.carol, ETH_MARKET, parseEther("10"));
       await movePrice(f.ethFeed, 3_300);
       const tokenAddress = await f.token.getAddress();
       const poolAddress = await f.pool.getAddress();
@@ -273,7 +273,7 @@ describe("adversarial: reentrancy through a hooked settlement token", () => {
         false,
         false,
       );
-      await f.engine.connect(f.carol).closePosition(ETH_MARKET);
+      await closeAll(f, f.carol, ETH_MARKET);
       await expectRefusedReentry(f);
       await conserved(f);
     });

@@ -9,6 +9,9 @@ import {
   expectConservation,
   standardPolicy,
   usdc,
+  trade,
+  closeAll,
+  publishRound,
 } from "../helpers/fixtures";
 
 /**
@@ -71,8 +74,8 @@ describe("adversarial: rounding extraction", () => {
     for (const size of [1n, 333n, 10n ** 9n]) {
       for (let i = 0; i < 25; ++i) {
         const side = i % 2 === 0 ? size : -size;
-        await f.engine.connect(a).modifyPosition(ETH_MARKET, side);
-        await f.engine.connect(a).closePosition(ETH_MARKET);
+        await trade(f, a, ETH_MARKET, side);
+        await closeAll(f, a, ETH_MARKET);
         trades += 2n;
       }
     }
@@ -89,15 +92,15 @@ describe("adversarial: rounding extraction", () => {
     await f.vault.connect(a).depositMargin(a.address, usdc(1_000));
     const start = await worth(f, a.address);
     // A 0.1 ETH long, then 60 one-wei adds while the price alternates 3,000 / 3,000.01.
-    await f.engine.connect(a).modifyPosition(ETH_MARKET, parseEther("0.1"));
+    await trade(f, a, ETH_MARKET, parseEther("0.1"));
     for (let i = 0; i < 60; ++i) {
       await f.ethFeed.updateAnswer(answer(i % 2 === 0 ? "3000.01" : "3000"));
-      await f.engine.connect(a).modifyPosition(ETH_MARKET, 1n);
+      await trade(f, a, ETH_MARKET, 1n);
     }
     await f.ethFeed.updateAnswer(answer(3_000));
     const entry = (await f.engine.position(a.address, ETH_MARKET)).entryPriceWad;
     expect(entry, "a long's entry never drops below the lowest fill").to.be.at.least(3_000n * WAD);
-    await f.engine.connect(a).closePosition(ETH_MARKET);
+    await closeAll(f, a, ETH_MARKET);
     expect(await worth(f, a.address)).to.be.lessThan(start);
     await expectConservation(f, book(f));
   });
@@ -158,10 +161,12 @@ describe("adversarial: rounding extraction", () => {
       // Re-open to 0.001 ETH (3 USD), pull margin down to the initial requirement (health 2 < 3),
       // and rebalance oneself for the reward.
       const size = (await f.engine.position(a.address, ETH_MARKET)).sizeWad;
-      await f.engine.connect(a).modifyPosition(ETH_MARKET, parseEther("0.001") - size);
+      if (size !== parseEther("0.001")) await trade(f, a, ETH_MARKET, parseEther("0.001") - size);
       const margin = await f.vault.marginOf(a.address);
       const keep = ((await f.engine.initialRequirement(a.address)) + 10n ** 12n - 1n) / 10n ** 12n;
       if (margin > keep) await f.engine.connect(a).withdrawMargin(margin - keep, a.address);
+      // A rebalance closes only at a round published after the owner's withdrawal (same answer).
+      await publishRound(f, ETH_MARKET);
       const [action] = await f.engine.keeperAction(a.address);
       if (action !== 1n) continue;
       await expect(f.engine.connect(a).rebalance(a.address)).to.emit(f.engine, "Rebalanced");
@@ -169,7 +174,7 @@ describe("adversarial: rounding extraction", () => {
       await f.vault.connect(a).depositMargin(a.address, usdc(1));
     }
     expect(rebalances).to.be.greaterThan(20);
-    await f.engine.connect(a).closePosition(ETH_MARKET);
+    await closeAll(f, a, ETH_MARKET);
     // Deposits and withdrawals only move tokens between the wallet and the margin: `worth` counts both.
     const end = await worth(f, a.address);
     expect(end).to.be.lessThan(start);

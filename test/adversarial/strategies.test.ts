@@ -9,6 +9,7 @@ import {
   movePrice,
   standardPolicy,
   usdc,
+  trade,
 } from "../helpers/fixtures";
 import type { HostileStrategy, ScriptedStrategy } from "../../typechain-types";
 import { ledger, own, selectorOf } from "./helpers";
@@ -56,7 +57,7 @@ async function book() {
   for (const s of [f.alice, f.carol]) {
     await f.vault.connect(s).depositMargin(s.address, usdc(10_000));
     await f.vault.connect(s).depositReserve(s.address, usdc(5_000));
-    await f.engine.connect(s).modifyPosition(ETH_MARKET, eth("10"));
+    await trade(f, s, ETH_MARKET, eth("10"));
   }
   const policy = standardPolicy(await scripted.getAddress());
   await f.engine.connect(f.alice).setPolicy(policy);

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { parseEther } from "ethers";
-import { deployFunded, ETH_MARKET, expectConservation, movePrice, standardPolicy, usdc } from "../helpers/fixtures";
+import { deployFunded, ETH_MARKET, expectConservation, movePrice, standardPolicy, usdc, trade } from "../helpers/fixtures";
 
 const WITHDRAW = 3; // IPauseGuardian.Action.Withdraw
 
@@ -14,11 +14,11 @@ const WITHDRAW = 3; // IPauseGuardian.Action.Withdraw
 async function winnerWithDust() {
   const f = await deployFunded();
   await f.vault.connect(f.alice).depositMargin(f.alice.address, usdc(15_000));
-  await f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("100"));
+  await trade(f, f.alice, ETH_MARKET, parseEther("100"));
   await movePrice(f.ethFeed, 3_060);
   await f.guardian.connect(f.guardianAccount).pauseAction(WITHDRAW);
   // Close all but 0.01 ETH: the profit lands in margin, which the pause keeps in the protocol.
-  await f.engine.connect(f.alice).modifyPosition(ETH_MARKET, -parseEther("99.99"));
+  await trade(f, f.alice, ETH_MARKET, -parseEther("99.99"));
   await f.engine.connect(f.alice).setPolicy(
     standardPolicy(await f.thresholdStrategy.getAddress(), {
       triggerHealthWad: parseEther("1.01"),
@@ -67,7 +67,7 @@ describe("adversarial: the Withdraw pause cannot be bypassed through a sweep", (
     const f = await loadFixture(deployFunded);
     await f.vault.connect(f.alice).depositMargin(f.alice.address, usdc(20_000));
     await f.vault.connect(f.alice).depositReserve(f.alice.address, usdc(20_000));
-    await f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("100"));
+    await trade(f, f.alice, ETH_MARKET, parseEther("100"));
     await f.engine.connect(f.alice).setPolicy(standardPolicy(await f.thresholdStrategy.getAddress()));
     await movePrice(f.ethFeed, 2_880);
     await f.guardian.connect(f.guardianAccount).pauseAction(WITHDRAW);

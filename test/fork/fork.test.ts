@@ -7,7 +7,27 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { underCoverage } from "../helpers/coverage";
 import { freePort, waitForNode } from "../../scripts/soak/processes";
-import { NonceManager, parseEther, parseUnits } from "ethers";
+import { NonceManager, Signer, parseEther, parseUnits } from "ethers";
+import type { MarginEngine, MockV3Aggregator } from "../../typechain-types";
+
+/** Submits an order, publishes a round at the same answer after it and executes the order. */
+async function orderTrade(
+  engine: MarginEngine,
+  feed: MockV3Aggregator,
+  s: Signer,
+  marketId: bigint,
+  delta: bigint,
+) {
+  const now = (await ethers.provider.getBlock("latest"))!.timestamp;
+  const receipt = await (
+    await engine.connect(s).submitOrder(marketId, delta, 0n, BigInt(now) + 3_600n)
+  ).wait();
+  const log = receipt!.logs
+    .map((l) => engine.interface.parseLog(l))
+    .find((l) => l?.name === "OrderSubmitted");
+  await (await feed.connect(s).updateAnswer(await feed.latestAnswer())).wait();
+  await (await engine.connect(s).executeOrder(log!.args.orderId)).wait();
+}
 
 const root = join(__dirname, "..", "..");
 const run = promisify(execFile);
@@ -91,7 +111,7 @@ describe("Local node, keeper and fork", function () {
     await (await pool.connect(lp).deposit(usdc(1_000_000), await lp.getAddress())).wait();
     for (const s of [alice, bob]) {
       await (await vault.connect(s).depositMargin(await s.getAddress(), usdc(10_000))).wait();
-      await (await engine.connect(s).modifyPosition(1n, parseEther("20"))).wait();
+      await orderTrade(engine, feed, s, 1n, parseEther("20"));
     }
     await (await vault.connect(alice).depositReserve(await alice.getAddress(), usdc(10_000))).wait();
     await (
@@ -160,7 +180,7 @@ describe("Local node, keeper and fork", function () {
     await (await token.connect(carol).approve(await vault.getAddress(), ethers.MaxUint256)).wait();
     await (await vault.connect(carol).depositMargin(carolAddress, usdc(1_000))).wait();
     await (await vault.connect(carol).depositReserve(carolAddress, usdc(20_000))).wait();
-    await (await engine.connect(carol).modifyPosition(1n, parseEther("-9"))).wait();
+    await orderTrade(engine, feed, carol, 1n, parseEther("-9"));
     await (
       await engine.connect(carol).setPolicy({
         triggerHealthWad: parseEther("3"),

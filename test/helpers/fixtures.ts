@@ -1,5 +1,5 @@
 import { ethers, ignition } from "hardhat";
-import { parseUnits } from "ethers";
+import { ContractTransactionResponse, Signer, parseUnits } from "ethers";
 import BallastLocalModule from "../../ignition/modules/BallastLocal";
 import {
   ChainlinkOracleAdapter__factory,
@@ -154,4 +154,73 @@ export function standardPolicy(strategy: string, overrides: Partial<Record<strin
     strategy,
     ...overrides,
   };
+}
+
+/** Options of `trade` and `closeAll`. */
+export interface TradeOptions {
+  /** Publish a round after the order (at the feed's latest answer) before executing it; default true.
+   *  Without it the execution reads whatever round is current, e.g. to assert an oracle refusal. */
+  publish?: boolean;
+  /** Who executes the order (default `f.keeper`). */
+  executor?: Signer;
+  /** Overrides of the execution transaction (e.g. a gas limit). */
+  overrides?: { gasLimit?: bigint | number };
+  /** Acceptable price (WAD; default 0: any). */
+  acceptablePriceWad?: bigint;
+}
+
+type Trading = Pick<Ballast, "engine" | "oracle" | "keeper">;
+
+/** Seconds an order made by the helpers stays executable. */
+export const ORDER_TTL = 3_600n;
+
+/** The `MockV3Aggregator` interface of `marketId`'s feed. */
+export async function marketFeed(f: Trading, marketId: bigint) {
+  const asset = (await f.engine.marketConfig(marketId)).asset;
+  const feed = (await f.oracle.feedConfig(asset)).feed;
+  return MockV3Aggregator__factory.connect(feed, f.keeper);
+}
+
+/** Publishes a new round on `marketId`'s feed at its latest answer (the price does not move). */
+export async function publishRound(f: Trading, marketId: bigint) {
+  const feed = await marketFeed(f, marketId);
+  await (await feed.updateAnswer(await feed.latestAnswer())).wait();
+}
+
+/** The id of the order submitted by `tx` (from its `OrderSubmitted` event). */
+export async function orderIdOf(f: Pick<Ballast, "engine">, tx: ContractTransactionResponse) {
+  const receipt = await tx.wait();
+  for (const log of receipt!.logs) {
+    const parsed = f.engine.interface.parseLog(log);
+    if (parsed?.name === "OrderSubmitted") return parsed.args.orderId as bigint;
+  }
+  throw new Error("no OrderSubmitted event");
+}
+
+/**
+ * Trades through a two-step order: `signer` submits `sizeDeltaWad` (0 closes the whole position) on
+ * `marketId`, a round at the same answer is published on the market's feed, and `f.keeper` (or
+ * `options.executor`) executes the order. Returns the execution transaction (use it with `.to.emit` or
+ * `.to.be.revertedWithCustomError`; a refusal at submission rejects the same way).
+ */
+export async function trade(
+  f: Trading,
+  signer: Signer,
+  marketId: bigint,
+  sizeDeltaWad: bigint,
+  options: TradeOptions = {},
+): Promise<ContractTransactionResponse> {
+  const latest = await ethers.provider.getBlock("latest");
+  const expiry = BigInt(latest!.timestamp) + ORDER_TTL;
+  const submitted = await f.engine
+    .connect(signer)
+    .submitOrder(marketId, sizeDeltaWad, options.acceptablePriceWad ?? 0n, expiry);
+  const orderId = await orderIdOf(f, submitted);
+  if (options.publish ?? true) await publishRound(f, marketId);
+  return f.engine.connect(options.executor ?? f.keeper).executeOrder(orderId, options.overrides ?? {});
+}
+
+/** Closes `signer`'s whole position in `marketId` through an order (see `trade`). */
+export function closeAll(f: Trading, signer: Signer, marketId: bigint, options: TradeOptions = {}) {
+  return trade(f, signer, marketId, 0n, options);
 }

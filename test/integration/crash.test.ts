@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { parseEther } from "ethers";
 import { ethers } from "hardhat";
-import { BTC_MARKET, ETH_MARKET, answer, deployBallast, expectConservation, usdc } from "../helpers/fixtures";
+import { BTC_MARKET, ETH_MARKET, answer, deployBallast, expectConservation, usdc, trade, closeAll } from "../helpers/fixtures";
 
 const WAD = 10n ** 18n;
 
@@ -30,8 +30,8 @@ describe("Integration: a crash in rounds", () => {
       await f.vault.connect(t).depositMargin(t.address, usdc(margin));
       const notional = BigInt(margin * leverages[i]);
       const ethSize = (notional * WAD) / 3_000n;
-      await f.engine.connect(t).modifyPosition(ETH_MARKET, i % 2 === 0 ? ethSize : -ethSize);
-      if (i % 3 === 0) await f.engine.connect(t).modifyPosition(BTC_MARKET, parseEther("0.05"));
+      await trade(f, t, ETH_MARKET, i % 2 === 0 ? ethSize : -ethSize);
+      if (i % 3 === 0) await trade(f, t, BTC_MARKET, parseEther("0.05"));
     }
     const holders = [
       ...traders.map((t) => t.address),
@@ -105,7 +105,7 @@ describe("Integration: a crash in rounds", () => {
     await checkAll(f);
     // Winners close and take their profit home; the pool pays it.
     const margin = await f.vault.marginOf(shortTrader.address);
-    await f.engine.connect(shortTrader).closePosition(ETH_MARKET);
+    await closeAll(f, shortTrader, ETH_MARKET);
     expect(await f.vault.marginOf(shortTrader.address)).to.be.gt(margin);
     await f.engine
       .connect(shortTrader)

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, setBalance, time } from "@nomicfoundation/hardhat-network-helpers";
 import { AbiCoder, HDNodeWallet, parseEther, Wallet } from "ethers";
-import { ETH, ETH_MARKET, answer, deployBallast, expectConservation, usdc } from "../helpers/fixtures";
+import { ETH, ETH_MARKET, answer, deployBallast, expectConservation, usdc, trade } from "../helpers/fixtures";
 
 const WAD = 10n ** 18n;
 const coder = AbiCoder.defaultAbiCoder();
@@ -46,7 +46,7 @@ describe("Integration: keeper end to end through a crash", () => {
         });
       }
       const size = (BigInt(leverage) * 10_000n * WAD) / 3_000n;
-      await f.engine.connect(wallet).modifyPosition(ETH_MARKET, size);
+      await trade(f, wallet, ETH_MARKET, size);
       accounts.push({ wallet, policy, leverage });
     }
     return { ...f, accounts };

@@ -3,7 +3,7 @@ import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { parseEther } from "ethers";
-import { ETH, ETH_MARKET, deployFunded, movePrice, usdc, standardPolicy } from "../helpers/fixtures";
+import { ETH, ETH_MARKET, deployFunded, movePrice, usdc, standardPolicy, trade } from "../helpers/fixtures";
 import { MockYieldVault__factory } from "../../typechain-types";
 
 /**
@@ -20,7 +20,7 @@ describe("Integration: a yield-bearing reserve", () => {
     await f.vault.connect(f.alice).depositMargin(f.alice.address, usdc(10_000));
     await f.vault.connect(f.alice).selectReserveVault(yieldVault);
     await f.vault.connect(f.alice).depositReserve(f.alice.address, usdc(5_000));
-    await f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("10"));
+    await trade(f, f.alice, ETH_MARKET, parseEther("10"));
     await f.engine
       .connect(f.alice)
       .setPolicy(standardPolicy(await f.thresholdStrategy.getAddress(), { allowDeleverage: false }));

@@ -12,6 +12,7 @@ import {
   expectConservation,
   movePrice,
   usdc,
+  trade,
 } from "../helpers/fixtures";
 
 const TOLERANCE = parseEther("0.02");
@@ -55,14 +56,12 @@ describe("Property: a successful rebalance", () => {
         if (sc.reserveUsd > 0)
           await f.vault.connect(account).depositReserve(account.address, usdc(sc.reserveUsd));
         const sign = sc.long ? 1n : -1n;
-        if (ethNotional > 0n)
-          await f.engine.connect(account).modifyPosition(ETH_MARKET, (sign * ethNotional) / 3_000n);
-        if (btcNotional > 0n)
-          await f.engine.connect(account).modifyPosition(BTC_MARKET, (sign * btcNotional) / 60_000n);
+        if (ethNotional > 0n) await trade(f, account, ETH_MARKET, (sign * ethNotional) / 3_000n);
+        if (btcNotional > 0n) await trade(f, account, BTC_MARKET, (sign * btcNotional) / 60_000n);
         const strategy = sc.strategy === "threshold" ? f.thresholdStrategy : f.volatilityStrategy;
         const policy = {
           triggerHealthWad: parseUnits(String(sc.triggerHundredths), 16),
-          targetHealthWad: parseUnits(String(sc.triggerHundredths + sc.gapHundredths), 16),
+          targetHealthWad: parseUnits(String(Math.min(sc.triggerHundredths + sc.gapHundredths, 400)), 16), // ≤ MAX_POLICY_TARGET
           sweepHealthWad: 0n,
           allowTopUp,
           allowDeleverage: sc.allowDeleverage,

@@ -100,8 +100,8 @@ describe("Property: stateful model of the protocol", function () {
         "price status: Deviation",
         "price status: Stale",
         "price status: Invalid",
-        "modifyPosition: ok",
-        "closePosition: ok",
+        "tradeOrder: ok",
+        "closeOrder: ok",
       ]) {
         expect(stats.get(key), `reached: ${key}`).to.be.greaterThan(0);
       }

@@ -2,12 +2,23 @@ import { expect } from "chai";
 import hre, { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { AbiCoder, parseEther, parseUnits, Provider } from "ethers";
-import { BTC, ETH, ETH_MARKET, answer, deployFunded, movePrice, usdc } from "../helpers/fixtures";
+import {
+  BTC,
+  ETH,
+  ETH_MARKET,
+  answer,
+  deployFunded,
+  movePrice,
+  orderIdOf,
+  publishRound,
+  usdc,
+  trade,
+} from "../helpers/fixtures";
 import { BallastKeeper, KeeperDeps, KeeperOptions } from "../../tasks/lib/keeper";
 import { ErrorDecoder } from "../../tasks/lib/errors";
 import { writeFixtureDeployment } from "../helpers/deployment";
 
-const EVENTS = ["cycle", "update", "perform", "skip", "error", "deferred"];
+const EVENTS = ["cycle", "update", "execute", "perform", "skip", "error", "deferred"];
 const NONE = 0n;
 const REBALANCE = 1n;
 
@@ -40,7 +51,7 @@ async function crash() {
     [f.lp, 50_000],
   ] as const) {
     await f.vault.connect(s).depositMargin(s.address, usdc(margin));
-    await f.engine.connect(s).modifyPosition(ETH_MARKET, parseEther("10"));
+    await trade(f, s, ETH_MARKET, parseEther("10"));
   }
   await f.vault.connect(f.alice).depositReserve(f.alice.address, usdc(5_000));
   await f.engine.connect(f.alice).setPolicy(policy(true));
@@ -271,6 +282,44 @@ describe("Keeper service", () => {
     expect(performs).to.have.length(2);
     expect(performs.flatMap((p) => p.rebalanced)).to.have.members([f.alice.address, f.carol.address]);
     expect(performs.flatMap((p) => p.liquidated)).to.have.members([f.bob.address, f.dave.address]);
+  });
+
+  it("executes orders once a round is published after them, and stops following lapsed ones", async () => {
+    const f = await loadFixture(crash);
+    const submit = async (size: string) => {
+      const now = (await ethers.provider.getBlock("latest"))!.timestamp;
+      return orderIdOf(
+        f,
+        await f.engine.connect(f.lp).submitOrder(ETH_MARKET, parseEther(size), 0n, BigInt(now) + 3_600n),
+      );
+    };
+    const first = await submit("1");
+    const k = keeperFor(f);
+    // No round after the order yet: passed over without a line.
+    const r1 = await k.keeper.runCycle();
+    expect(r1.orders).to.deep.equal([]);
+    expect(k.of("execute")).to.deep.equal([]);
+    expect(k.of("skip").filter((l) => l.target === "executeOrder")).to.deep.equal([]);
+    await publishRound(f, ETH_MARKET);
+    const r2 = await k.keeper.runCycle();
+    expect(r2.orders).to.deep.equal([first.toString()]);
+    expect(k.of("execute")).to.have.length(1);
+    expect(k.of("execute")[0]).to.include({ orderId: first.toString(), account: f.lp.address });
+    expect(k.of("cycle").at(-1)).to.include({ orders: 1 });
+    expect((await f.engine.position(f.lp.address, ETH_MARKET)).sizeWad).to.equal(parseEther("11"));
+    expect((await f.engine.pendingOrder(first)).account).to.equal(ethers.ZeroAddress);
+
+    // An order whose first round passed unexecuted is logged once and no longer followed.
+    const lapsed = await submit("1");
+    await publishRound(f, ETH_MARKET);
+    await publishRound(f, ETH_MARKET);
+    await k.keeper.runCycle();
+    const skips = k.of("skip").filter((l) => l.target === "executeOrder");
+    expect(skips).to.have.length(1);
+    expect(skips[0]).to.include({ orderId: lapsed.toString(), reason: "would-revert" });
+    expect(skips[0].error).to.match(/^MarginEngineOrderRoundPassed\(/);
+    await k.keeper.runCycle();
+    expect(k.of("skip").filter((l) => l.target === "executeOrder")).to.have.length(1);
   });
 
   it("skips the cycle while gas is above --max-gas-price, and caps the fee below it", async () => {

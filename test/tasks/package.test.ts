@@ -110,6 +110,7 @@ describe("Integrator package", function () {
     const engine = JSON.parse(readFileSync(join(root, "dist/artifacts/MarginEngine.json"), "utf8"));
     expect(Object.values(engine.linkReferences).flatMap((l) => Object.keys(l as object))).to.have.members([
       "TradeLogic",
+      "OrderLogic",
       "LiquidationLogic",
       "RebalanceLogic",
     ]);
@@ -306,7 +307,13 @@ describe("Ballast from @ballast/protocol", () => {
     await b.pool.connect(lp).deposit(usdc(1_000_000), lp.address);
     await b.vault.connect(trader).depositMargin(trader.address, usdc(10_000));
     await b.vault.connect(trader).depositReserve(trader.address, usdc(5_000));
-    await b.engine.connect(trader).modifyPosition(b.markets.ETH, parseEther("25"));
+    // Trading goes through orders: submit, a round published after the order, execution by a keeper.
+    const now = (await ethers.provider.getBlock("latest"))!.timestamp;
+    await b.engine.connect(trader).submitOrder(b.markets.ETH, parseEther("25"), 0n, BigInt(now) + 3600n);
+    const orderId = await b.engine.orderCount();
+    await b.ethFeed.updateAnswer(await b.ethFeed.latestAnswer());
+    await expect(b.engine.connect(keeper).executeOrder(orderId)).to.emit(b.engine, "OrderExecuted");
+    expect((await b.engine.position(trader.address, b.markets.ETH)).sizeWad).to.equal(parseEther("25"));
     await b.engine.connect(trader).setPolicy({
       triggerHealthWad: parseEther("1.5"),
       targetHealthWad: parseEther("2"),

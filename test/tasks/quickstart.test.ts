@@ -75,6 +75,10 @@ describe("operating quick start (docs/OPERATIONS.md)", function () {
     expect(await token.balanceOf(bob)).to.equal(usdc(100_000));
     expect(await pool.balanceOf(lp)).to.be.greaterThan(0n);
     expect(await pool.totalAssets()).to.be.greaterThanOrEqual(usdc(1_000_000));
+    // the order, filled at the round pushed after it
+    expect(outputs["npx hardhat execute-order --order 1 --network localhost"]).to.match(
+      /order 1: 0x[0-9a-f]{40} ETH: 0 → 10 at 3000 /i,
+    );
     // the position and the policy
     expect((await engine.position(alice, 1)).sizeWad).to.equal(parseEther("10"));
     const policy = await engine.policyOf(alice);

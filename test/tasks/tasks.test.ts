@@ -5,7 +5,16 @@ import path from "path";
 import hre, { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { Network, parseEther } from "ethers";
-import { BTC_MARKET, ETH, ETH_MARKET, answer, deployFunded, movePrice, usdc } from "../helpers/fixtures";
+import {
+  BTC_MARKET,
+  ETH,
+  ETH_MARKET,
+  answer,
+  deployFunded,
+  movePrice,
+  publishRound,
+  usdc,
+} from "../helpers/fixtures";
 import { defaultDeploymentDir, readDeployment, writeDeployment } from "../../tasks/lib/deployment";
 import { ErrorDecoder, POLICY_BOUNDS, revertData, ROLE_NAMES, TaskError } from "../../tasks/lib/errors";
 import { formatKeeperLine } from "../../tasks/lib/keeper";
@@ -38,13 +47,25 @@ async function runJson(name: string, args: Record<string, unknown>) {
   return JSON.parse(out);
 }
 
+type Deployed = Awaited<ReturnType<typeof deployed>>;
+
+/**
+ * Trades through the order tasks: `submit-order`, a round at the same answer on the market's feed (after
+ * the order), then `execute-order` by the first account. Returns what `execute-order --json` printed.
+ */
+async function orderTasks(f: Deployed, args: Record<string, unknown>) {
+  const submitted = await runJson("submit-order", { ...args, deployment: f.dir });
+  await publishRound(f, BigInt(submitted.marketId));
+  return runJson("execute-order", { order: submitted.orderId, deployment: f.dir });
+}
+
 /** Alice long 10 ETH with a threshold policy and reserve, bob long 10 ETH on thin margin, carol safe. */
 async function crashed() {
   const f = await loadFixture(deployed);
   const d = f.dir;
   await run("deposit-margin", { amount: "10000", account: "1", deployment: d });
   await run("deposit-reserve", { amount: "5000", account: "1", deployment: d });
-  await run("open-position", { market: "ETH", size: "10", account: "1", deployment: d });
+  await orderTasks(f, { market: "ETH", size: "10", account: "1" });
   await run("set-policy", {
     strategy: "threshold",
     trigger: "1.5",
@@ -56,9 +77,9 @@ async function crashed() {
     deployment: d,
   });
   await run("deposit-margin", { amount: "9500", account: "2", deployment: d });
-  await run("open-position", { market: "ETH", size: "10", account: "2", deployment: d });
+  await orderTasks(f, { market: "ETH", size: "10", account: "2" });
   await run("deposit-margin", { amount: "30000", account: "3", deployment: d });
-  await run("open-position", { market: "1", size: "10", account: "3", deployment: d });
+  await orderTasks(f, { market: "1", size: "10", account: "3" });
   await movePrice(f.ethFeed, 2_060);
   return f;
 }
@@ -246,16 +267,25 @@ describe("Tasks", () => {
   });
 
   describe("positions", () => {
-    it("opens long and short positions by market name or id, and closes them in part or whole", async () => {
+    it("opens long and short positions by market name or id, and reduces and closes them through orders", async () => {
       const f = await loadFixture(deployed);
       await run("deposit-margin", { amount: "100000", account: "1", deployment: f.dir });
-      const opened = await runJson("open-position", {
+      const submitted = await runJson("submit-order", {
         market: "eth",
         size: "2.5",
         account: "1",
         deployment: f.dir,
       });
+      expect(submitted).to.include({ orderId: "1", market: "ETH", marketId: "1", sizeDelta: "2.5" });
+      expect(submitted.acceptablePrice).to.equal(null);
+      // Nothing fills before a round is published after the order.
+      await expect(run("execute-order", { order: "1", deployment: f.dir })).to.be.rejectedWith(
+        /execute-order would revert: MarginEngineOrderAwaitingRound\(orderId=1, .*\); nothing was sent$/,
+      );
+      await publishRound(f, ETH_MARKET);
+      const opened = await runJson("execute-order", { order: "1", account: "5", deployment: f.dir });
       expect(opened).to.include({
+        account: f.alice.address,
         market: "ETH",
         marketId: "1",
         sizeBefore: "0",
@@ -265,36 +295,65 @@ describe("Tasks", () => {
       expect(opened.fee).to.equal("3.75"); // 2.5 · 3,000 · 5 bp
       expect((await f.engine.position(f.alice.address, ETH_MARKET)).sizeWad).to.equal(parseEther("2.5"));
 
-      await run("open-position", { market: "2", size: "-0.5", account: "1", deployment: f.dir });
+      await orderTasks(f, { market: "2", size: "-0.5", account: "1" });
       expect((await f.engine.position(f.alice.address, BTC_MARKET)).sizeWad).to.equal(parseEther("-0.5"));
 
-      const reduced = await runJson("close-position", {
-        market: "ETH",
-        size: "1",
-        account: "1",
-        deployment: f.dir,
-      });
+      const reduced = await orderTasks(f, { market: "ETH", size: "-1", account: "1" });
       expect(reduced).to.include({ sizeBefore: "2.5", sizeDelta: "-1", size: "1.5" });
-      await run("close-position", { market: "BTC", size: "-0.2", account: "1", deployment: f.dir });
+      await orderTasks(f, { market: "BTC", size: "0.2", account: "1" });
       expect((await f.engine.position(f.alice.address, BTC_MARKET)).sizeWad).to.equal(parseEther("-0.3"));
-      await run("close-position", { market: "BTC", account: "1", deployment: f.dir });
+      const closed = await orderTasks(f, { market: "BTC", close: true, account: "1" });
+      expect(closed).to.include({ sizeBefore: "-0.3", sizeDelta: "0.3", size: "0" });
       expect((await f.engine.position(f.alice.address, BTC_MARKET)).sizeWad).to.equal(0n);
 
       await expect(
-        run("close-position", { market: "ETH", size: "2", account: "1", deployment: f.dir }),
-      ).to.be.rejectedWith(/more than the ETH position \(1.5\)/);
+        run("submit-order", { market: "ETH", account: "1", deployment: f.dir }),
+      ).to.be.rejectedWith(/give either --size or --close/);
       await expect(
-        run("open-position", { market: "DOGE", size: "1", account: "1", deployment: f.dir }),
+        run("submit-order", { market: "DOGE", size: "1", account: "1", deployment: f.dir }),
       ).to.be.rejectedWith(/--market DOGE: no such market; listed: ETH \(1\), BTC \(2\)/);
+      await expect(
+        run("submit-order", { market: "BTC", close: true, account: "1", deployment: f.dir }),
+      ).to.be.rejectedWith(/submit-order would revert: MarginEngineNoPosition\(/);
+    });
+
+    it("cancels an order for its owner, refuses others, and reports orders that are no longer pending", async () => {
+      const f = await loadFixture(deployed);
+      await run("deposit-margin", { amount: "100000", account: "1", deployment: f.dir });
+      const submitted = await runJson("submit-order", {
+        market: "ETH",
+        size: "1",
+        acceptablePrice: "3100",
+        account: "1",
+        deployment: f.dir,
+      });
+      expect(submitted.acceptablePrice).to.equal("3100");
+      await expect(
+        run("cancel-order", { order: submitted.orderId, account: "2", deployment: f.dir }),
+      ).to.be.rejectedWith(/cancel-order would revert: MarginEngineOrderNotCancellable\(/);
+      const cancelled = await runJson("cancel-order", {
+        order: submitted.orderId,
+        account: "1",
+        deployment: f.dir,
+      });
+      expect(cancelled).to.include({
+        orderId: submitted.orderId,
+        account: f.alice.address,
+        by: f.alice.address,
+      });
+      await expect(run("execute-order", { order: submitted.orderId, deployment: f.dir })).to.be.rejectedWith(
+        /order 1 is not pending/,
+      );
+      await expect(run("cancel-order", { order: "x", deployment: f.dir })).to.be.rejectedWith(
+        /--order x: not an order id/,
+      );
     });
 
     it("decodes the engine's error when margin does not cover the trade", async () => {
       const f = await loadFixture(deployed);
       await run("deposit-margin", { amount: "100", account: "1", deployment: f.dir });
-      await expect(
-        run("open-position", { market: "ETH", size: "10", account: "1", deployment: f.dir }),
-      ).to.be.rejectedWith(
-        /open-position would revert: MarginEngineInsufficientMargin\(equityWad=.*, requiredWad=1200 USD \(1200000000000000000000 raw\)\); nothing was sent$/,
+      await expect(orderTasks(f, { market: "ETH", size: "10", account: "1" })).to.be.rejectedWith(
+        /execute-order would revert: MarginEngineInsufficientMargin\(equityWad=.*, requiredWad=1200 USD \(1200000000000000000000 raw\)\); nothing was sent$/,
       );
     });
   });

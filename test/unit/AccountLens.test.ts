@@ -10,6 +10,7 @@ import {
   movePrice,
   usdc,
   standardPolicy,
+  trade,
 } from "../helpers/fixtures";
 import { ScriptedStrategy__factory } from "../../typechain-types";
 import { hitProbability } from "../helpers/riskMathReference";
@@ -29,8 +30,8 @@ async function account() {
   });
   await f.vault.connect(f.alice).depositMargin(f.alice.address, usdc(10_000));
   await f.vault.connect(f.alice).depositReserve(f.alice.address, usdc(2_000));
-  await f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("10"));
-  await f.engine.connect(f.alice).modifyPosition(BTC_MARKET, parseEther("-0.5"));
+  await trade(f, f.alice, ETH_MARKET, parseEther("10"));
+  await trade(f, f.alice, BTC_MARKET, parseEther("-0.5"));
   await f.engine.connect(f.alice).setPolicy(standardPolicy(await strategy.getAddress()));
   await movePrice(f.ethFeed, 2_900);
   return { ...f, strategy };

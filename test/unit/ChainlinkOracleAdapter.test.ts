@@ -359,6 +359,24 @@ describe("ChainlinkOracleAdapter", function () {
         await expectPrice(adapter, ETH, wad("2000"), Status.Ok);
       });
 
+      it("reports the times of the latest round and the one before it (priceAndTime, latestRoundTime)", async function () {
+        const { adapter, ethFeed } = await loadFixture(deployFixture);
+        const first = (await ethFeed.latestRoundData()).updatedAt;
+        // The first round of the feed: no round before it.
+        expect(await adapter.priceAndTime(ETH)).to.deep.equal([wad("2000"), Status.Ok, first, 0n]);
+        await time.increase(30);
+        await ethFeed.updateAnswer(usd8("2010"));
+        const second = (await ethFeed.latestRoundData()).updatedAt;
+        expect(second).to.be.gt(first);
+        expect(await adapter.priceAndTime(ETH)).to.deep.equal([wad("2010"), Status.Ok, second, first]);
+        expect(await adapter.latestRoundTime(ETH)).to.equal(second);
+        // Graded like `price`: a stale round keeps its times.
+        await time.increase(HEARTBEAT + 1);
+        expect(await adapter.priceAndTime(ETH)).to.deep.equal([wad("2010"), Status.Stale, second, first]);
+        expect(await adapter.priceAndTime(UNKNOWN)).to.deep.equal([0n, Status.Invalid, 0n, 0n]);
+        expect(await adapter.latestRoundTime(UNKNOWN)).to.equal(0n);
+      });
+
       it("returns (0, Invalid) for an unknown asset", async function () {
         const { adapter } = await loadFixture(deployFixture);
         await expectPrice(adapter, UNKNOWN, 0n, Status.Invalid);

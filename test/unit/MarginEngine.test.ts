@@ -15,6 +15,8 @@ import {
   expectConservation,
   movePrice,
   usdc,
+  trade,
+  closeAll,
 } from "../helpers/fixtures";
 import { MockV3Aggregator__factory } from "../../typechain-types";
 
@@ -26,7 +28,7 @@ const Status = { Ok: 0, Stale: 1, Invalid: 2, Deviation: 3, SequencerDown: 4, Gr
 async function aliceLong() {
   const f = await deployFunded();
   await f.vault.connect(f.alice).depositMargin(f.alice.address, usdc(10_000));
-  await f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("10"));
+  await trade(f, f.alice, ETH_MARKET, parseEther("10"));
   return f;
 }
 
@@ -62,6 +64,7 @@ describe("MarginEngine", () => {
       const f = await loadFixture(deployBallast);
       const libraries = {
         TradeLogic: await (await ethers.deployContract("TradeLogic")).getAddress(),
+        OrderLogic: await (await ethers.deployContract("OrderLogic")).getAddress(),
         LiquidationLogic: await (await ethers.deployContract("LiquidationLogic")).getAddress(),
         RebalanceLogic: await (await ethers.deployContract("RebalanceLogic")).getAddress(),
       };
@@ -181,7 +184,7 @@ describe("MarginEngine", () => {
       const poolBefore = await f.pool.cashAssets();
       const size = parseEther("10");
       // fee = 10 × 3,000 × 0.0005 = 15 USDC
-      await expect(f.engine.connect(f.alice).modifyPosition(ETH_MARKET, size))
+      await expect(trade(f, f.alice, ETH_MARKET, size))
         .to.emit(f.engine, "PositionModified")
         .withArgs(
           f.alice.address,
@@ -211,7 +214,7 @@ describe("MarginEngine", () => {
     it("averages the entry price when a position grows", async () => {
       const f = await loadFixture(aliceLong);
       await movePrice(f.ethFeed, 3_300);
-      await f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("10"));
+      await trade(f, f.alice, ETH_MARKET, parseEther("10"));
       const pos = await f.engine.position(f.alice.address, ETH_MARKET);
       expect(pos.sizeWad).to.equal(parseEther("20"));
       expect(pos.entryPriceWad).to.equal(parseEther("3150"));
@@ -223,7 +226,7 @@ describe("MarginEngine", () => {
       const margin = await f.vault.marginOf(f.alice.address);
       const poolBefore = await f.pool.cashAssets();
       // close 4 ETH: pnl = 4 × 300 = 1,200; fee = 4 × 3,300 × 0.0005 = 6.6
-      await expect(f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("-4")))
+      await expect(trade(f, f.alice, ETH_MARKET, parseEther("-4")))
         .to.emit(f.engine, "PositionModified")
         .withArgs(
           f.alice.address,
@@ -245,7 +248,7 @@ describe("MarginEngine", () => {
       await movePrice(f.ethFeed, 2_900);
       const margin = await f.vault.marginOf(f.alice.address);
       // loss = 10 × 100 = 1,000; fee = 10 × 2,900 × 0.0005 = 14.5
-      await f.engine.connect(f.alice).closePosition(ETH_MARKET);
+      await closeAll(f, f.alice, ETH_MARKET);
       expect(await f.vault.marginOf(f.alice.address)).to.equal(margin - usdc("1014.5"));
       expect((await f.engine.position(f.alice.address, ETH_MARKET)).sizeWad).to.equal(0n);
       expect(await f.engine.accountMarkets(f.alice.address)).to.deep.equal([]);
@@ -258,7 +261,7 @@ describe("MarginEngine", () => {
     it("flips a long into a short at the oracle price", async () => {
       const f = await loadFixture(aliceLong);
       await movePrice(f.ethFeed, 3_100);
-      await f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("-15"));
+      await trade(f, f.alice, ETH_MARKET, parseEther("-15"));
       const pos = await f.engine.position(f.alice.address, ETH_MARKET);
       expect(pos.sizeWad).to.equal(parseEther("-5"));
       expect(pos.entryPriceWad).to.equal(parseEther("3100"));
@@ -271,20 +274,20 @@ describe("MarginEngine", () => {
       const f = await loadFixture(deployFunded);
       for (const s of [f.alice, f.bob, f.carol]) {
         await f.vault.connect(s).depositMargin(s.address, usdc(1_000));
-        await f.engine.connect(s).modifyPosition(ETH_MARKET, parseEther("1"));
+        await trade(f, s, ETH_MARKET, parseEther("1"));
       }
-      await f.engine.connect(f.alice).closePosition(ETH_MARKET);
+      await closeAll(f, f.alice, ETH_MARKET);
       expect(await f.engine.activeAccounts(0, 10)).to.deep.equal([f.carol.address, f.bob.address]);
-      await f.engine.connect(f.carol).closePosition(ETH_MARKET);
+      await closeAll(f, f.carol, ETH_MARKET);
       expect(await f.engine.activeAccounts(0, 10)).to.deep.equal([f.bob.address]);
-      await f.engine.connect(f.alice).modifyPosition(BTC_MARKET, parseEther("0.01"));
+      await trade(f, f.alice, BTC_MARKET, parseEther("0.01"));
       expect(await f.engine.activeAccounts(0, 1)).to.deep.equal([f.bob.address]);
       expect(await f.engine.activeAccounts(1, 1)).to.deep.equal([f.alice.address]);
     });
 
     it("cross-margins positions in two markets on one margin balance", async () => {
       const f = await loadFixture(aliceLong);
-      await f.engine.connect(f.alice).modifyPosition(BTC_MARKET, parseEther("-0.5"));
+      await trade(f, f.alice, BTC_MARKET, parseEther("-0.5"));
       expect(await f.engine.accountMarkets(f.alice.address)).to.deep.equal([ETH_MARKET, BTC_MARKET]);
       const margin = await f.engine.marginWad(f.alice.address);
       // ETH +10 at 3,000 → 3,300: +3,000; BTC −0.5 at 60,000 → 62,000: −1,000
@@ -316,7 +319,7 @@ describe("MarginEngine", () => {
     it("reports a short's liquidation price above the market", async () => {
       const f = await loadFixture(deployFunded);
       await f.vault.connect(f.bob).depositMargin(f.bob.address, usdc(5_000));
-      await f.engine.connect(f.bob).modifyPosition(ETH_MARKET, parseEther("-10"));
+      await trade(f, f.bob, ETH_MARKET, parseEther("-10"));
       const liq = await f.engine.liquidationPrice(f.bob.address, ETH_MARKET);
       expect(liq).to.be.gt(parseEther("3000"));
       await movePrice(f.ethFeed, toAnswer(liq) - 1n);
@@ -326,30 +329,31 @@ describe("MarginEngine", () => {
     });
 
     describe("validations", () => {
-      it("rejects zero sizes, unknown markets and missing positions", async () => {
+      it("rejects unknown markets, missing positions and sizes out of range", async () => {
         const f = await loadFixture(aliceLong);
-        await expect(f.engine.connect(f.alice).modifyPosition(ETH_MARKET, 0)).to.be.revertedWithCustomError(
-          f.engine,
-          "MarginEngineZeroAmount",
-        );
+        // A zero size is a close-all order: refused at submission without a position.
+        await expect(f.engine.connect(f.bob).submitOrder(ETH_MARKET, 0n, 0n, 2n ** 39n))
+          .to.be.revertedWithCustomError(f.engine, "MarginEngineNoPosition")
+          .withArgs(f.bob.address, ETH_MARKET);
         for (const id of [0n, 3n]) {
-          await expect(f.engine.connect(f.alice).modifyPosition(id, 1))
+          await expect(trade(f, f.alice, id, 1n))
             .to.be.revertedWithCustomError(f.engine, "MarginEngineUnknownMarket")
             .withArgs(id);
         }
-        await expect(f.engine.connect(f.bob).closePosition(ETH_MARKET))
+        await expect(closeAll(f, f.bob, ETH_MARKET))
           .to.be.revertedWithCustomError(f.engine, "MarginEngineNoPosition")
           .withArgs(f.bob.address, ETH_MARKET);
-        await expect(f.engine.connect(f.alice).modifyPosition(ETH_MARKET, 2n ** 127n))
+        await expect(trade(f, f.alice, ETH_MARKET, 2n ** 127n - 1n))
           .to.be.revertedWithCustomError(f.engine, "MarginEngineSizeOutOfRange")
-          .withArgs(2n ** 127n + parseEther("10"));
+          .withArgs(2n ** 127n - 1n + parseEther("10"));
+        await expect(trade(f, f.alice, ETH_MARKET, 2n ** 127n)).to.be.reverted; // not an int128
       });
 
       it("requires equity to cover the initial requirement", async () => {
         const f = await loadFixture(deployFunded);
         await f.vault.connect(f.alice).depositMargin(f.alice.address, usdc(1_000));
         // 9 ETH: IM = 27,000 × 0.04 = 1,080 > 1,000 − 13.5 fee
-        await expect(f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("9")))
+        await expect(trade(f, f.alice, ETH_MARKET, parseEther("9")))
           .to.be.revertedWithCustomError(f.engine, "MarginEngineInsufficientMargin")
           .withArgs(parseEther("1000") - parseEther("13.5"), parseEther("1080"));
         expect(await f.engine.activeAccountCount()).to.equal(0n);
@@ -362,20 +366,20 @@ describe("MarginEngine", () => {
         // reduce costs more equity (fee) than it frees requirement, relative to health.
         await movePrice(f.ethFeed, 2_002);
         const before = await f.engine.health(f.alice.address);
-        await expect(f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("-0.1")))
+        await expect(trade(f, f.alice, ETH_MARKET, parseEther("-0.1")))
           .to.be.revertedWithCustomError(f.engine, "MarginEngineHealthWorsened")
           .withArgs(before, anyUint);
         // A reduce at a healthier price is allowed and raises health.
         await movePrice(f.ethFeed, 2_100);
         const h = await f.engine.health(f.alice.address);
-        await f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("-1"));
+        await trade(f, f.alice, ETH_MARKET, parseEther("-1"));
         expect(await f.engine.health(f.alice.address)).to.be.gt(h);
       });
 
       it("refuses a close whose loss exceeds the margin", async () => {
         const f = await loadFixture(aliceLong);
         await movePrice(f.ethFeed, 1_900); // loss 11,000 > margin 9,985
-        await expect(f.engine.connect(f.alice).closePosition(ETH_MARKET))
+        await expect(closeAll(f, f.alice, ETH_MARKET))
           .to.be.revertedWithCustomError(f.engine, "MarginEngineLossExceedsMargin")
           .withArgs(usdc("11009.5"), usdc(9_985));
       });
@@ -386,10 +390,10 @@ describe("MarginEngine", () => {
           .connect(f.riskAdmin)
           .setMarketConfig(ETH_MARKET, { ...DEFAULTS.eth.market, maxOpenInterestWad: parseEther("5") });
         await f.vault.connect(f.alice).depositMargin(f.alice.address, usdc(10_000));
-        await expect(f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("6")))
+        await expect(trade(f, f.alice, ETH_MARKET, parseEther("6")))
           .to.be.revertedWithCustomError(f.engine, "MarginEngineOpenInterestCapExceeded")
           .withArgs(ETH_MARKET, parseEther("6"), parseEther("5"));
-        await expect(f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("-6")))
+        await expect(trade(f, f.alice, ETH_MARKET, parseEther("-6")))
           .to.be.revertedWithCustomError(f.engine, "MarginEngineOpenInterestCapExceeded")
           .withArgs(ETH_MARKET, parseEther("6"), parseEther("5"));
       });
@@ -399,7 +403,7 @@ describe("MarginEngine", () => {
         await f.pool.connect(f.lp).deposit(usdc(1_000), f.lp.address);
         await f.vault.connect(f.alice).depositMargin(f.alice.address, usdc(10_000));
         // 2 ETH: notional 6,000 × 20% = 1,200 required > 1,000 + 3 fee
-        await expect(f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("2")))
+        await expect(trade(f, f.alice, ETH_MARKET, parseEther("2")))
           .to.be.revertedWithCustomError(f.engine, "MarginEngineInsufficientPoolLiquidity")
           .withArgs(usdc(1_200), usdc(1_003));
       });
@@ -415,25 +419,25 @@ describe("MarginEngine", () => {
         };
         for (let i = 0; i < 7; i++) await listExtra(i);
         for (let id = 1n; id <= 8n; id++) {
-          await f.engine.connect(f.alice).modifyPosition(id, parseEther(id <= 2n ? "0.01" : "1"));
+          await trade(f, f.alice, id, parseEther(id <= 2n ? "0.01" : "1"));
         }
         await listExtra(7);
-        await expect(f.engine.connect(f.alice).modifyPosition(9n, parseEther("1")))
+        await expect(trade(f, f.alice, 9n, parseEther("1")))
           .to.be.revertedWithCustomError(f.engine, "MarginEngineTooManyMarkets")
           .withArgs(f.alice.address);
       });
 
       it("requires Ok prices for every market the account holds", async () => {
         const f = await loadFixture(aliceLong);
-        await f.engine.connect(f.alice).modifyPosition(BTC_MARKET, parseEther("0.1"));
+        await trade(f, f.alice, BTC_MARKET, parseEther("0.1"));
         await time.increase(DEFAULTS.heartbeat + 1);
         await f.ethFeed.updateAnswer(answer(3_000)); // ETH fresh again, BTC stale
-        await expect(f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("1")))
+        await expect(trade(f, f.alice, ETH_MARKET, parseEther("1")))
           .to.be.revertedWithCustomError(f.engine, "MarginEngineBadPrice")
           .withArgs(BTC, Status.Stale);
         await f.btcFeed.updateAnswer(answer(60_000));
         await f.ethFeed.updateAnswer(0);
-        await expect(f.engine.connect(f.alice).closePosition(BTC_MARKET))
+        await expect(closeAll(f, f.alice, BTC_MARKET))
           .to.be.revertedWithCustomError(f.engine, "MarginEngineBadPrice")
           .withArgs(ETH, Status.Invalid);
       });
@@ -441,13 +445,13 @@ describe("MarginEngine", () => {
       it("honours the pause flags", async () => {
         const f = await loadFixture(aliceLong);
         await f.guardian.connect(f.guardianAccount).pauseAction(Action.Open);
-        await expect(f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("1")))
+        await expect(trade(f, f.alice, ETH_MARKET, parseEther("1")))
           .to.be.revertedWithCustomError(f.engine, "MarginEnginePaused")
           .withArgs(ETH_MARKET, Action.Open);
         // Reducing is still possible while only opening is paused.
-        await f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("-1"));
+        await trade(f, f.alice, ETH_MARKET, parseEther("-1"));
         await f.guardian.connect(f.guardianAccount).pauseMarket(ETH_MARKET);
-        await expect(f.engine.connect(f.alice).closePosition(ETH_MARKET))
+        await expect(closeAll(f, f.alice, ETH_MARKET))
           .to.be.revertedWithCustomError(f.engine, "MarginEnginePaused")
           .withArgs(ETH_MARKET, Action.Close);
         expect((await f.engine.position(f.alice.address, ETH_MARKET)).sizeWad).to.equal(parseEther("9"));
@@ -633,7 +637,7 @@ describe("MarginEngine", () => {
 
     it("liquidates a cross-margined account across both markets", async () => {
       const f = await loadFixture(aliceLong);
-      await f.engine.connect(f.alice).modifyPosition(BTC_MARKET, parseEther("1"));
+      await trade(f, f.alice, BTC_MARKET, parseEther("1"));
       await movePrice(f.ethFeed, 2_700);
       await movePrice(f.ethFeed, 2_400);
       await movePrice(f.btcFeed, 57_000);

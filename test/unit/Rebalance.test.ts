@@ -11,6 +11,8 @@ import {
   movePrice,
   usdc,
   standardPolicy,
+  trade,
+  publishRound,
 } from "../helpers/fixtures";
 import { ScriptedStrategy__factory } from "../../typechain-types";
 import { underCoverage } from "../helpers/coverage";
@@ -45,7 +47,7 @@ async function withPolicy() {
   await f.engine.connect(f.riskAdmin).setKeeperReward(usdc(2));
   await f.vault.connect(f.alice).depositMargin(f.alice.address, usdc(10_000));
   await f.vault.connect(f.alice).depositReserve(f.alice.address, usdc(5_000));
-  await f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("10"));
+  await trade(f, f.alice, ETH_MARKET, parseEther("10"));
   const policy = standardPolicy(await strategy.getAddress());
   await f.engine.connect(f.alice).setPolicy(policy);
   return { ...f, strategy, policy };
@@ -191,6 +193,7 @@ describe("MarginEngine rebalancing", () => {
     it("deleverages at the oracle price when top-ups are not allowed", async () => {
       const f = await loadFixture(underTrigger);
       await f.engine.connect(f.alice).setPolicy({ ...f.policy, allowTopUp: false });
+      await publishRound(f, ETH_MARKET); // a deleverage fills only at a round after the policy change
       // (585 − 1.03x − 2) / (41.2·(10 − x)) = 2 → x = 241 / 81.37 ≈ 2.96178
       const x = parseEther("2.9618");
       await f.strategy.setPlan(parseEther("2"), 0, [{ index: 0, sizeWad: x }], 0);
@@ -396,6 +399,7 @@ describe("MarginEngine rebalancing", () => {
     it("reports accounts whose deleverage the systemic cap blocks", async () => {
       const f = await loadFixture(cautiousAboveProtected);
       await f.engine.connect(f.alice).setPolicy({ ...f.policy, allowTopUp: false });
+      await publishRound(f, ETH_MARKET); // a deleverage fills only at a round after the policy change
       await f.engine.connect(f.riskAdmin).setDeleverageCap(ETH_MARKET, parseEther("1000"), 3600);
       // A close short of the target while room remains is refused ...
       await f.strategy.setPlan(parseEther("4"), 0, [{ index: 0, sizeWad: parseEther("0.4") }], 0);
@@ -420,8 +424,14 @@ describe("MarginEngine rebalancing", () => {
       expect(need).to.be.closeTo(parseEther(String((824 - 585) / 0.0395)), parseEther("1"));
       expect(need).to.be.gt(parseEther("1000"));
       // A close of that notional reaches health 2 even though the window allows 1,000.
-      await f.strategy.setPlan(parseEther("2"), 0, [{ index: 0, sizeWad: (need * WAD) / parseEther("2060") }], 0);
+      await f.strategy.setPlan(
+        parseEther("2"),
+        0,
+        [{ index: 0, sizeWad: (need * WAD) / parseEther("2060") }],
+        0,
+      );
       await f.engine.connect(f.alice).setPolicy({ ...f.policy, allowTopUp: false });
+      await publishRound(f, ETH_MARKET); // a deleverage fills only at a round after the policy change
       await expect(f.engine.connect(f.keeper).rebalance(f.alice.address)).to.emit(f.engine, "Rebalanced");
       expect(await f.engine.health(f.alice.address)).to.be.gte(parseEther("1.99"));
     });
@@ -449,7 +459,7 @@ describe("MarginEngine rebalancing with the threshold strategy", () => {
     await f.vault.connect(f.alice).depositMargin(f.alice.address, usdc(10_000));
     await f.vault.connect(f.alice).depositReserve(f.alice.address, usdc(5_000));
     await f.vault.connect(f.keeper).depositMargin(f.keeper.address, usdc(1));
-    await f.engine.connect(f.alice).modifyPosition(ETH_MARKET, parseEther("10"));
+    await trade(f, f.alice, ETH_MARKET, parseEther("10"));
     const policy = standardPolicy(await f.thresholdStrategy.getAddress());
     await f.engine.connect(f.alice).setPolicy(policy);
     await movePrice(f.ethFeed, 2_060);
@@ -481,8 +491,10 @@ describe("MarginEngine rebalancing with the threshold strategy", () => {
 
   // Whole-transaction gas of a direct `rebalance` by an EOA keeper that already holds margin, with the
   // oracle's last good round recorded (as the keeper service does each round). The ceilings are the
-  // targets 120,000 and 180,000 (the top-up's next target is 80,000; docs/PERFORMANCE.md tracks the work).
-  it("stays within the gas ceilings: top-up ≤ 120,000, one-market deleverage ≤ 180,000", async function () {
+  // targets 120,000 and 182,000 (the top-up's next target is 80,000; docs/PERFORMANCE.md tracks the work).
+  // The deleverage is the first after the owner's policy change: it reads the round time against the
+  // owner's record and clears it (about 4,000 gas over a deleverage without the check).
+  it("stays within the gas ceilings: top-up ≤ 120,000, one-market deleverage ≤ 182,000", async function () {
     if (underCoverage()) this.skip(); // instrumentation adds gas to every statement
     const f = await loadFixture(threshold);
     const topUp = await (await f.engine.connect(f.keeper).rebalance(f.alice.address)).wait();
@@ -491,8 +503,11 @@ describe("MarginEngine rebalancing with the threshold strategy", () => {
 
     const g = await loadFixture(threshold);
     await g.engine.connect(g.alice).setPolicy({ ...g.policy, allowTopUp: false });
+    // A round after the policy change (a deleverage cannot fill at the round the owner saw), recorded.
+    await publishRound(g, ETH_MARKET);
+    await g.oracle.update(ETH);
     const deleverage = await (await g.engine.connect(g.keeper).rebalance(g.alice.address)).wait();
     console.log(`      one-market deleverage rebalance: ${deleverage!.gasUsed} gas`);
-    expect(deleverage!.gasUsed).to.be.lte(180_000n);
+    expect(deleverage!.gasUsed).to.be.lte(182_000n);
   });
 });

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { AbiCoder, parseEther } from "ethers";
-import { ETH_MARKET, deployFunded, movePrice, usdc, standardPolicy } from "../helpers/fixtures";
+import { ETH_MARKET, deployFunded, movePrice, usdc, standardPolicy, trade } from "../helpers/fixtures";
 import { ScriptedStrategy__factory } from "../../typechain-types";
 
 const coder = AbiCoder.defaultAbiCoder();
@@ -27,7 +27,7 @@ async function book() {
     [f.carol, 30_000],
   ] as const) {
     await f.vault.connect(s).depositMargin(s.address, usdc(margin));
-    await f.engine.connect(s).modifyPosition(ETH_MARKET, parseEther("10"));
+    await trade(f, s, ETH_MARKET, parseEther("10"));
   }
   await f.vault.connect(f.alice).depositReserve(f.alice.address, usdc(5_000));
   await f.engine.connect(f.alice).setPolicy(standardPolicy(await strategy.getAddress()));

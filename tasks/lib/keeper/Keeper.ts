@@ -7,7 +7,8 @@ import { formatTokens, formatWad } from "../units";
 import { backoffDelay, DEFAULT_RETRY, isTransient, RetryPolicy } from "./retry";
 
 /** Kinds of log line, one JSON object per line. */
-export type KeeperEvent = "cycle" | "update" | "perform" | "skip" | "split" | "error" | "deferred";
+export type KeeperEvent =
+  "cycle" | "update" | "execute" | "perform" | "skip" | "split" | "error" | "deferred";
 
 /** Tunables of the keeper service (all optional). */
 export interface KeeperOptions {
@@ -60,6 +61,8 @@ export interface CycleReport {
   trigger: string;
   block?: number;
   updates: string[];
+  /** Orders executed (ids). */
+  orders: string[];
   rebalance: string[];
   liquidate: string[];
   deferred: string[];
@@ -92,6 +95,12 @@ const FEED_ABI = [
   "function latestRoundData() view returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)",
 ];
 const coder = AbiCoder.defaultAbiCoder();
+/** Refusals after which an order can never execute: the keeper stops following it. */
+const LAPSED_ORDER_ERRORS = new Set([
+  "MarginEngineOrderExpired",
+  "MarginEngineOrderRoundPassed",
+  "MarginEngineUnknownOrder",
+]);
 const LISTS = ["address[]", "address[]", "address[]"];
 
 /**
@@ -100,9 +109,13 @@ const LISTS = ["address[]", "address[]", "address[]"];
  * 1. skips everything (one `skip` line) while the network's gas price is above `maxGasPriceWei`;
  * 2. for every listed market's asset whose feed has a round newer than the adapter recorded, simulates
  *    `oracle.update(asset)` and sends it when it would record an `Ok` price;
- * 3. pages `RebalanceKeeper.checkUpkeep(abi.encode(start, count))` over `engine.activeAccountCount()`,
+ * 3. executes every pending trader order (`engine.executeOrder`) whose fill round has been published: the
+ *    orders are followed by id from `engine.orderCount()`; one still waiting for its round is passed over
+ *    silently, one that can no longer execute (expired, or a later round landed) is dropped, and any
+ *    other refusal is logged once per order and error;
+ * 4. pages `RebalanceKeeper.checkUpkeep(abi.encode(start, count))` over `engine.activeAccountCount()`,
  *    every page against the same block, before performing anything (performing reorders the list);
- * 4. splits the accounts found into `performUpkeep` batches whose `estimateGas` fits `gasBudget`
+ * 5. splits the accounts found into `performUpkeep` batches whose `estimateGas` fits `gasBudget`
  *    (halving any batch over it) and sends them; a batch whose estimate reverts is logged and not sent.
  *
  * Read-only RPC calls are retried with exponential backoff on transient errors; transactions are sent
@@ -140,6 +153,10 @@ export class BallastKeeper {
   private wake?: () => void;
   private cancelSleep?: () => void;
   private lastBlock = -1;
+  /** The next order id not yet followed, the orders followed, and the last refusal logged per order. */
+  private nextOrderId = 1n;
+  private readonly openOrders = new Set<bigint>();
+  private readonly orderSkips = new Map<bigint, string>();
 
   constructor(deps: KeeperDeps, options: KeeperOptions = {}) {
     this.gasBudget = options.gasBudget ?? 5_000_000n;
@@ -252,6 +269,7 @@ export class BallastKeeper {
       status: "done",
       trigger,
       updates: [],
+      orders: [],
       rebalance: [],
       liquidate: [],
       deferred: [],
@@ -269,6 +287,7 @@ export class BallastKeeper {
         liquidate: report.liquidate.length,
         deferred: report.deferred.length,
         updates: report.updates.length,
+        orders: report.orders.length,
         batches: report.batches,
         sent: report.sent.length,
         dryRun: this.dryRun,
@@ -286,6 +305,10 @@ export class BallastKeeper {
 
       stage = "update";
       await this.updateFeeds(report, fees);
+      if (this.stopping) return finish("stopped");
+
+      stage = "orders";
+      await this.executeOrders(report, fees);
       if (this.stopping) return finish("stopped");
 
       stage = "scan";
@@ -410,6 +433,60 @@ export class BallastKeeper {
       report.updates.push(name);
       this.handledRounds.set(asset, round);
     }
+  }
+
+  // ------------------------------------------------------------------ orders
+
+  /** Executes the pending orders whose fill round has been published (see the class comment). */
+  private async executeOrders(report: CycleReport, fees: Fees) {
+    const count = await this.retry("orderCount", () => this.engine.orderCount());
+    for (; this.nextOrderId <= count; this.nextOrderId++) this.openOrders.add(this.nextOrderId);
+    const engineAddress = await this.engine.getAddress();
+    for (const id of [...this.openOrders].sort((a, b) => (a < b ? -1 : 1))) {
+      if (this.stopping) return;
+      const order = await this.retry("pendingOrder", () => this.engine.pendingOrder(id));
+      if (order.account === ZeroAddress) {
+        this.forgetOrder(id);
+        continue;
+      }
+      const context = { orderId: id, account: order.account };
+      const data = this.engine.interface.encodeFunctionData("executeOrder", [id]);
+      let gas: bigint;
+      try {
+        gas = await this.retry("estimateGas", () =>
+          this.provider.estimateGas({ from: this.from, to: engineAddress, data }),
+        );
+      } catch (error) {
+        const decoded = this.decoder.describe(error);
+        if (decoded === undefined) throw error;
+        if (decoded.name === "MarginEngineOrderAwaitingRound") continue;
+        if (LAPSED_ORDER_ERRORS.has(decoded.name)) this.forgetOrder(id);
+        else if (this.orderSkips.get(id) === decoded.message) continue;
+        else this.orderSkips.set(id, decoded.message);
+        this.log("skip", {
+          reason: "would-revert",
+          target: "executeOrder",
+          ...context,
+          error: decoded.message,
+        });
+        continue;
+      }
+      if (this.dryRun) {
+        this.log("execute", { ...context, dryRun: true });
+        continue;
+      }
+      const sent = await this.send("executeOrder", data, engineAddress, fees, context, gas);
+      if (sent === undefined) continue;
+      this.forgetOrder(id);
+      report.sent.push(sent.hash);
+      report.orders.push(id.toString());
+      this.log("execute", { ...context, tx: sent.hash, gasUsed: sent.gasUsed });
+    }
+  }
+
+  private forgetOrder(id: bigint) {
+    this.openOrders.delete(id);
+    this.orderSkips.delete(id);
   }
 
   // ------------------------------------------------------------------ scan and batches

@@ -134,7 +134,9 @@ export async function runSimulation(
   // The adapter's bound must stay below the markets' initial margin (the engine refuses the listing
   // otherwise): one round graded `Ok` cannot take a fresh position at the highest leverage under water.
   const maxDeviationWad =
-    options.maxDeviation === undefined ? DEFAULTS.maxDeviationWad : ethers.parseEther(String(options.maxDeviation));
+    options.maxDeviation === undefined
+      ? DEFAULTS.maxDeviationWad
+      : ethers.parseEther(String(options.maxDeviation));
   const deployed = await hre.ignition.deploy(BallastLocalModule, {
     parameters: {
       Mocks: { ethInitialAnswer: toAnswer(rounds[0].price) },
@@ -195,7 +197,9 @@ export async function runSimulation(
           const notionalWad = ethers.parseEther(String(marginUsd * leverage));
           const size = (notionalWad * WAD) / price0;
           const sizeWad = side === 1 ? size : -size;
-          await engine.connect(wallet).modifyPosition(1n, sizeWad);
+          // Traders submit orders; they fill at the round the simulation publishes after them.
+          const now = (await ethers.provider.getBlock("latest"))!.timestamp;
+          await engine.connect(wallet).submitOrder(1n, sizeWad, 0n, BigInt(now) + 86_400n);
           if (policy !== "none") {
             await engine.connect(wallet).setPolicy({
               triggerHealthWad: ethers.parseEther(String(book.triggerHealth)),
@@ -255,6 +259,16 @@ export async function runSimulation(
     { pageSize: 100, gasBudget: 15_000_000n },
   );
   const engineAddress = await engine.getAddress();
+
+  // The round the opening orders fill at (at the first price, published after every order), and the
+  // keeper's first cycle, which executes them.
+  await feed.updateAnswer(toAnswer(rounds[0].price));
+  await keeperService.runCycle("open");
+  for (const a of accounts) {
+    if ((await engine.position(a.address, 1n)).sizeWad !== a.initialSizeWad) {
+      throw new Error(`the opening order of ${a.address} was not executed`);
+    }
+  }
 
   const latest = await ethers.provider.getBlock("latest");
   const chainStart = latest!.timestamp + 60;

@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
-import { AbiCoder } from "ethers";
-import { usdc } from "../fixtures";
+import { AbiCoder, Signer } from "ethers";
+import { orderIdOf, usdc } from "../fixtures";
 import {
   Action,
   MARKETS,
@@ -169,13 +169,29 @@ const withdrawReserve = fc.record({ i: trader, share: bps }).map(
 
 // ---------------------------------------------------------------------------------------- positions
 
+/**
+ * Trades through an order: submits `delta` (0: close all) on market `k`, publishes a round at the same
+ * answer when the market's price is `Ok` (a round after the order, which leaves every status as it was),
+ * and executes with the keeper. With a price that is not `Ok` no round is published, so the execution
+ * meets the status the model predicts.
+ */
+async function orderTrade(w: World, pre: Snapshot, t: Signer, k: number, delta: bigint) {
+  const name = MARKETS[k].name;
+  const submitted = await w.f.engine.connect(t).submitOrder(MARKETS[k].id, delta, 0n, pre.timestamp + 3_600n);
+  const orderId = await orderIdOf(w.f, submitted);
+  if (pre.prices[name].status === Status.Ok) {
+    await (await (name === "ETH" ? w.f.ethFeed : w.f.btcFeed).updateAnswer(pre.prices[name].answer)).wait();
+  }
+  return w.f.engine.connect(w.f.keeper).executeOrder(orderId);
+}
+
 /** Opens, increases, reduces or flips by a notional of `leverage` × margin (at least 1,000 USDC worth). */
-const modifyPosition = fc
+const tradeOrder = fc
   .record({ i: trader, k: market, leverageTenths: fc.integer({ min: 1, max: 250 }), long: fc.boolean() })
   .map(
     ({ i, k, leverageTenths, long }) =>
       new Step(
-        `modifyPosition(trader${i}, ${MARKETS[k].name}, ${long ? "+" : "-"}${leverageTenths / 10}x margin)`,
+        `tradeOrder(trader${i}, ${MARKETS[k].name}, ${long ? "+" : "-"}${leverageTenths / 10}x margin)`,
         async (m, w, pre) => {
           const t = w.traders[i];
           const priceWad = pre.prices[MARKETS[k].name].priceWad;
@@ -186,15 +202,15 @@ const modifyPosition = fc
           const delta = long ? size : -size;
           if (delta === 0n) return { outcomes: [] };
           const e = predictModify(m, pre, i, k, delta);
-          const o = await w.attempt(() => w.f.engine.connect(t).modifyPosition(MARKETS[k].id, delta));
-          run(w, "modifyPosition", "modifyPosition", o, e);
+          const o = await w.attempt(() => orderTrade(w, pre, t, k, delta));
+          run(w, "tradeOrder", "tradeOrder", o, e);
           return { outcomes: [o] };
         },
       ),
   );
 
 /**
- * Reduces a position by a share of it, or closes it (`closePosition`). Picks a market the trader holds
+ * Reduces a position by a share of it, or closes it (a close-all order). Picks a market the trader holds
  * when it holds any, unless `anyMarket` (then an empty market gives `MarginEngineNoPosition`).
  */
 const reducePosition = fc
@@ -202,7 +218,7 @@ const reducePosition = fc
   .map(
     ({ i, k: chosen, share, close, anyMarket }) =>
       new Step(
-        `${close ? "closePosition" : "reducePosition"}(trader${i}, ${anyMarket ? MARKETS[chosen].name : "a held market"}` +
+        `${close ? "closeOrder" : "reducePosition"}(trader${i}, ${anyMarket ? MARKETS[chosen].name : "a held market"}` +
           `${close ? "" : `, ${share / 100}%`})`,
         async (m, w, pre) => {
           const t = w.traders[i];
@@ -216,13 +232,13 @@ const reducePosition = fc
               size === 0n
                 ? reverts("MarginEngineNoPosition", t.address, id)
                 : predictModify(m, pre, i, k, -size);
-            o = await w.attempt(() => w.f.engine.connect(t).closePosition(id));
-            run(w, "closePosition", "closePosition", o, e);
+            o = await w.attempt(() => orderTrade(w, pre, t, k, 0n));
+            run(w, "closeOrder", "closeOrder", o, e);
           } else {
             const delta = -((size * BigInt(share)) / 10_000n);
             if (delta === 0n) return { outcomes: [] };
             const e = predictModify(m, pre, i, k, delta);
-            o = await w.attempt(() => w.f.engine.connect(t).modifyPosition(id, delta));
+            o = await w.attempt(() => orderTrade(w, pre, t, k, delta));
             run(w, "reducePosition", "reducePosition", o, e);
           }
           return { outcomes: [o] };
@@ -250,7 +266,7 @@ const setPolicy = fc
           `${p.means}, max reward ${p.maxRewardCents / 100})`,
         async (m, w) => {
           const t = w.traders[p.i];
-          const target = p.triggerHundredths + p.gapHundredths;
+          const target = Math.min(p.triggerHundredths + p.gapHundredths, 400); // MAX_POLICY_TARGET
           const sweep =
             p.sweepGapHundredths === undefined ? 0 : Math.min(target + p.sweepGapHundredths, 1_000);
           const policy = {
@@ -758,9 +774,9 @@ export const allCommands = [
   withdrawMargin,
   depositReserve,
   withdrawReserve,
-  modifyPosition,
-  modifyPosition,
-  modifyPosition,
+  tradeOrder,
+  tradeOrder,
+  tradeOrder,
   reducePosition,
   reducePosition,
   setPolicy,

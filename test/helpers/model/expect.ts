@@ -71,9 +71,15 @@ export function poolPriceBlock(pre: Snapshot): Expectation | null {
   return uncertain ? UNCERTAIN : null;
 }
 
-/** `modifyPosition(market, delta)` by trader `i` (`closePosition` is `delta = -size`). */
+/**
+ * An executed order for `delta` on market `k` by trader `i` (a close-all order is `delta = -size`). The
+ * execution checks the order's own market price first, then the trading rules.
+ */
 export function predictModify(m: Model, pre: Snapshot, i: number, k: number, delta: bigint): Expectation {
   const id = MARKETS[k].id;
+  const own = pre.prices[MARKETS[k].name];
+  if (!own.certain) return UNCERTAIN;
+  if (own.status !== Status.Ok) return reverts("MarginEngineBadPrice", MARKETS[k].asset, own.status);
   const old = pre.traders[i].sizes[k];
   const next = old + delta;
   const reduces = old !== 0n && old > 0n !== delta > 0n;

@@ -12,7 +12,7 @@ import {
   PauseGuardian__factory,
   RebalanceKeeper__factory,
 } from "../../../typechain-types";
-import { BTC, BTC_MARKET, ETH, ETH_MARKET, deployFunded, usdc } from "../fixtures";
+import { BTC, BTC_MARKET, ETH, ETH_MARKET, deployFunded, usdc, trade } from "../fixtures";
 
 export const WAD = 10n ** 18n;
 export const MAX_UINT = 2n ** 256n - 1n;
@@ -60,10 +60,10 @@ export async function statefulFixture() {
   // alice: 20x ETH long and dave (the fourth trader): 12x BTC long, both without policy; bob: 15x BTC
   // short with a threshold policy; carol: 10x ETH short with a volatility-scaled policy that sweeps. All
   // are a few percent from liquidation or from their trigger.
-  await f.engine.connect(f.alice).modifyPosition(ETH_MARKET, (400_000n * WAD) / 3_000n);
-  await f.engine.connect(f.bob).modifyPosition(BTC_MARKET, -(300_000n * WAD) / 60_000n);
-  await f.engine.connect(f.carol).modifyPosition(ETH_MARKET, -(200_000n * WAD) / 3_000n);
-  await f.engine.connect(f.outsider).modifyPosition(BTC_MARKET, (240_000n * WAD) / 60_000n);
+  await trade(f, f.alice, ETH_MARKET, (400_000n * WAD) / 3_000n);
+  await trade(f, f.bob, BTC_MARKET, -(300_000n * WAD) / 60_000n);
+  await trade(f, f.carol, ETH_MARKET, -(200_000n * WAD) / 3_000n);
+  await trade(f, f.outsider, BTC_MARKET, (240_000n * WAD) / 60_000n);
   await f.engine.connect(f.bob).setPolicy({
     triggerHealthWad: ethers.parseEther("1.5"),
     targetHealthWad: ethers.parseEther("2"),
