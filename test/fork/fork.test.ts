@@ -18,14 +18,16 @@ async function orderTrade(
   marketId: bigint,
   delta: bigint,
 ) {
-  const now = (await ethers.provider.getBlock("latest"))!.timestamp;
+  // The node's clock and feed, not the in-process network's: read through the signer's provider.
+  const now = (await s.provider!.getBlock("latest"))!.timestamp;
   const receipt = await (
     await engine.connect(s).submitOrder(marketId, delta, 0n, BigInt(now) + 3_600n)
   ).wait();
   const log = receipt!.logs
     .map((l) => engine.interface.parseLog(l))
     .find((l) => l?.name === "OrderSubmitted");
-  await (await feed.connect(s).updateAnswer(await feed.latestAnswer())).wait();
+  const f = feed.connect(s);
+  await (await f.updateAnswer(await f.latestAnswer())).wait();
   await (await engine.connect(s).executeOrder(log!.args.orderId)).wait();
 }
 
