@@ -48,7 +48,7 @@ defineTask(
   .addFlag("raw", "Publish exactly one round per row")
   .addOptionalParam(
     "maxDeviation",
-    "The adapter's deviation bound per round (default 0.03; must stay below the markets' 4% initial margin)",
+    "The adapter's deviation bound per round (default 0.02; at most the markets' 2% maintenance margin)",
     undefined,
     types.float,
   )

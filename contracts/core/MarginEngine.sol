@@ -291,10 +291,11 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
     // ---------------------------------------------------------------- views
 
     /// @inheritdoc IOracleRiskConsumer
-    function minInitialMarginWad(bytes32 asset) external view returns (uint256) {
+    /// @dev An asset has at most one market (`listMarket` refuses a second), so its margin is the smallest.
+    function minMaintenanceMarginWad(bytes32 asset) external view returns (uint256) {
         uint256 count = _s.marketCount;
         for (uint256 id = 1; id <= count; ++id) {
-            if (_s.markets[id].asset == asset) return _s.markets[id].imrWad;
+            if (_s.markets[id].asset == asset) return _s.markets[id].mmrWad;
         }
         return type(uint256).max;
     }
@@ -512,12 +513,13 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
         if (!valid) revert MarginEngineInvalidMarketConfig(c);
     }
 
-    /// @dev A single round graded `Ok` must not take a fresh position at the highest leverage below zero
-    ///      equity: the initial margin must exceed the adapter's deviation bound.
+    /// @dev A single round graded `Ok` must not take an account that is not liquidatable (equity at least
+    ///      its maintenance margin) below zero equity: the maintenance margin must be at least the adapter's
+    ///      deviation bound.
     function _checkMarginAboveDeviation(MarketConfig calldata c) private view {
         uint256 maxDeviationWad = _oracle.feedConfig(c.asset).maxDeviationWad;
-        if (c.imrWad <= maxDeviationWad) {
-            revert MarginEngineMarginBelowOracleDeviation(c.asset, c.imrWad, maxDeviationWad);
+        if (c.mmrWad < maxDeviationWad) {
+            revert MarginEngineMarginBelowOracleDeviation(c.asset, c.mmrWad, maxDeviationWad);
         }
     }
 

@@ -143,15 +143,15 @@ interface IChainlinkOracleAdapter {
     /// @notice Thrown when the deviation bound is outside `[MIN_DEVIATION, MAX_DEVIATION]`.
     /// @param maxDeviationWad The bound given.
     error ChainlinkOracleAdapterInvalidDeviation(uint256 maxDeviationWad);
-    /// @notice Thrown when a deviation bound is not below the smallest initial margin of the markets on the
+    /// @notice Thrown when a deviation bound is above the smallest maintenance margin of the markets on the
     ///         asset (see `IOracleRiskConsumer`).
     /// @param asset The asset key.
     /// @param maxDeviationWad The bound given.
-    /// @param minInitialMarginWad The smallest initial margin ratio of a market on `asset`.
+    /// @param minMaintenanceMarginWad The smallest maintenance margin ratio of a market on `asset`.
     error ChainlinkOracleAdapterDeviationAboveMargin(
         bytes32 asset,
         uint256 maxDeviationWad,
-        uint256 minInitialMarginWad
+        uint256 minMaintenanceMarginWad
     );
     /// @notice Thrown when the grace period is above `MAX_GRACE_PERIOD`.
     /// @param gracePeriod The grace period given.
@@ -198,8 +198,8 @@ interface IChainlinkOracleAdapter {
         uint256 maxDeviationWad
     ) external;
 
-    /// @notice Sets the consumer (the margin engine) whose smallest initial margin per asset every later
-    ///         deviation bound must stay below (zero address removes it). Admin only. The bounds already
+    /// @notice Sets the consumer (the margin engine) whose smallest maintenance margin per asset every later
+    ///         deviation bound must not exceed (zero address removes it). Admin only. The bounds already
     ///         set are checked against the consumer's margins when it is set.
     /// @param consumer The consumer.
     function setRiskConsumer(address consumer) external;

@@ -286,12 +286,12 @@ interface IMarginEngine is IOracleRiskConsumer, IMarginEngineOrders {
     /// @notice Thrown when a size does not fit the position's storage (|size| ≥ 2^127).
     /// @param sizeWad The size.
     error MarginEngineSizeOutOfRange(int256 sizeWad);
-    /// @notice Thrown when a market's initial margin is not above the largest single-round move the oracle
+    /// @notice Thrown when a market's maintenance margin is below the largest single-round move the oracle
     ///         adapter grades `Ok` for its asset (see `IOracleRiskConsumer`).
     /// @param asset The market's asset.
-    /// @param imrWad The initial margin ratio given.
+    /// @param mmrWad The maintenance margin ratio given.
     /// @param maxDeviationWad The adapter's deviation bound for `asset`.
-    error MarginEngineMarginBelowOracleDeviation(bytes32 asset, uint256 imrWad, uint256 maxDeviationWad);
+    error MarginEngineMarginBelowOracleDeviation(bytes32 asset, uint256 mmrWad, uint256 maxDeviationWad);
     /// @notice Thrown when a rebalance would close in a market whose current round was published no later
     ///         than the owner's last risk-relevant action (`setPolicy`, `withdrawMargin`).
     /// @param account The account.
@@ -375,7 +375,8 @@ interface IMarginEngine is IOracleRiskConsumer, IMarginEngineOrders {
     function setDeleverageCap(uint256 marketId, uint256 maxNotionalWad, uint256 windowSeconds) external;
 
     /// @notice Restores `account`'s target health by its policy's strategy: validates the plan (see
-    ///         `PlanError`), executes it and pays the caller the keeper reward. Permissionless. Requires
+    ///         `PlanError`), executes it and pays the caller the keeper reward (none when the caller is the
+    ///         account itself). Permissionless. Requires
     ///         `Ok` prices for every market the account holds and the `Rebalance` action unpaused.
     ///         A plan may close in a market only at a round published after the owner's last
     ///         risk-relevant action (`setPolicy`, `withdrawMargin`), else

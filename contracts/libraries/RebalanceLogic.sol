@@ -79,6 +79,8 @@ library RebalanceLogic {
         if (bitmap == 0) revert IMarginEngine.MarginEngineNothingToRebalance(account, ConstantsLib.INFINITE_HEALTH);
         EngineLib.requireNotPausedIn(w, bitmap, IPauseGuardian.Action.Rebalance);
         (AccountSnapshot memory snap, ) = _snapshot(s, w, account, bitmap, policy, flags, true);
+        // An owner rebalancing itself earns no reward (it would only move back into the same margin).
+        if (keeper == account) snap.keeperRewardTokens = 0;
 
         Plan memory plan = _plan(policy.strategy, snap);
         if (_isEmpty(plan)) revert IMarginEngine.MarginEngineNothingToRebalance(account, snap.healthWad);

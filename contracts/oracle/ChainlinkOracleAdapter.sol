@@ -162,7 +162,7 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     bytes32[] private _assets;
     mapping(bytes32 asset => VolatilityState) private _volatilityState;
     mapping(bytes32 asset => VolatilityParams) private _volatilityParams;
-    /// @dev The consumer whose initial margins bound every deviation bound (zero: none).
+    /// @dev The consumer whose maintenance margins bound every deviation bound (zero: none).
     address private _riskConsumer;
 
     /// @param guardian_ The `PauseGuardian` that holds the roles.
@@ -571,14 +571,14 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
         _checkDeviationBelowMargin(asset, maxDeviationWad);
     }
 
-    /// @dev Reverts unless a single round graded `Ok` (a move of at most `maxDeviationWad`) stays below the
-    ///      initial margin of every market the risk consumer lists on `asset`.
+    /// @dev Reverts unless a single round graded `Ok` (a move of at most `maxDeviationWad`) stays within the
+    ///      maintenance margin of every market the risk consumer lists on `asset`.
     function _checkDeviationBelowMargin(bytes32 asset, uint256 maxDeviationWad) private view {
         address consumer = _riskConsumer;
         if (consumer == address(0)) return;
-        uint256 minImr = IOracleRiskConsumer(consumer).minInitialMarginWad(asset);
-        if (maxDeviationWad >= minImr) {
-            revert ChainlinkOracleAdapterDeviationAboveMargin(asset, maxDeviationWad, minImr);
+        uint256 minMmr = IOracleRiskConsumer(consumer).minMaintenanceMarginWad(asset);
+        if (maxDeviationWad > minMmr) {
+            revert ChainlinkOracleAdapterDeviationAboveMargin(asset, maxDeviationWad, minMmr);
         }
     }
 

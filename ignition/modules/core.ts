@@ -19,9 +19,9 @@ export const DEFAULTS = {
   keeperRewardTokens: parseUnits("1", 6),
   lensHorizonSeconds: 3_600,
   heartbeat: 3_900, // Chainlink ETH/USD and BTC/USD publish at least hourly; 5 min of slack.
-  // Below every market's initial margin (4%): one round graded `Ok` cannot take a fresh position at
-  // the highest leverage below zero equity. ETH/USD and BTC/USD publish every 0.5% move.
-  maxDeviationWad: parseEther("0.03"),
+  // At most every market's maintenance margin (2%): one round graded `Ok` cannot take an account that
+  // is not liquidatable below zero equity. ETH/USD and BTC/USD publish every 0.5% move.
+  maxDeviationWad: parseEther("0.02"),
   sequencerGracePeriod: 3_600,
   volatilityStrategy: {
     pMaxWad: parseEther("0.01"),
@@ -160,7 +160,7 @@ export function deployCore(
     after: [btcFeedSet, ethListed],
   });
 
-  // Deviation bounds set later must stay below the markets' initial margins (and vice versa).
+  // Deviation bounds set later must stay within the markets' maintenance margins (and vice versa).
   m.call(oracle, "setRiskConsumer", [engine], { after: [btcListed] });
 
   m.call(engine, "setKeeperReward", [m.getParameter("keeperRewardTokens", DEFAULTS.keeperRewardTokens)]);

@@ -122,7 +122,7 @@ export async function expectConservation(f: Ballast, accounts: string[]) {
 
 /**
  * Publishes rounds on `feed` that walk its answer to `price` in steps of at most 2%, as a live feed
- * would during a fast move (a single round beyond the adapter's deviation bound, 3%, reads `Deviation`).
+ * would during a fast move (a single round beyond the adapter's deviation bound, 2%, reads `Deviation`).
  * `price` is a decimal USD price, or a raw 8-decimals answer as a bigint.
  */
 export async function movePrice(

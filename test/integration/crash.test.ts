@@ -2,7 +2,16 @@ import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { parseEther } from "ethers";
 import { ethers } from "hardhat";
-import { BTC_MARKET, ETH_MARKET, answer, deployBallast, expectConservation, usdc, trade, closeAll } from "../helpers/fixtures";
+import {
+  BTC_MARKET,
+  ETH_MARKET,
+  answer,
+  deployBallast,
+  expectConservation,
+  usdc,
+  trade,
+  closeAll,
+} from "../helpers/fixtures";
 
 const WAD = 10n ** 18n;
 
@@ -65,8 +74,8 @@ describe("Integration: a crash in rounds", () => {
     let price = 3_000;
     let btc = 60_000;
     while (price > 2_100) {
-      price = Math.round(price * 0.975); // within the adapter's 3% deviation bound
-      btc = Math.round(btc * 0.98);
+      price = Math.round(price * 0.985); // within the adapter's 2% deviation bound
+      btc = Math.round(btc * 0.985);
       await f.ethFeed.updateAnswer(answer(price));
       await f.btcFeed.updateAnswer(answer(btc));
       for (const t of f.traders) {

@@ -102,7 +102,7 @@ describe("MarginEngine", () => {
         .to.be.revertedWithCustomError(f.engine, "MarginEngineInvalidAsset")
         .withArgs(ETH);
       const feed = await new MockV3Aggregator__factory(f.deployer).deploy(8, answer(150));
-      await f.oracle.setFeed(SOL, feed, 3600, parseEther("1"), parseEther("10000"), parseEther("0.03"));
+      await f.oracle.setFeed(SOL, feed, 3600, parseEther("1"), parseEther("10000"), parseEther("0.02"));
       await expect(f.engine.listMarket(config))
         .to.emit(f.engine, "MarketListed")
         .withArgs(3n, SOL, Object.values(config));
@@ -414,7 +414,7 @@ describe("MarginEngine", () => {
         const listExtra = async (i: number) => {
           const asset = ethers.encodeBytes32String(`X${i}`);
           const feed = await new MockV3Aggregator__factory(f.deployer).deploy(8, answer(100));
-          await f.oracle.setFeed(asset, feed, 3600, parseEther("1"), parseEther("10000"), parseEther("0.03"));
+          await f.oracle.setFeed(asset, feed, 3600, parseEther("1"), parseEther("10000"), parseEther("0.02"));
           await f.engine.listMarket({ ...DEFAULTS.eth.market, asset });
         };
         for (let i = 0; i < 7; i++) await listExtra(i);

@@ -131,8 +131,8 @@ export async function runSimulation(
   const toAnswer = (price: number) => BigInt(Math.round(price * 1e8));
 
   const [deployer, lp, keeper] = await ethers.getSigners();
-  // The adapter's bound must stay below the markets' initial margin (the engine refuses the listing
-  // otherwise): one round graded `Ok` cannot take a fresh position at the highest leverage under water.
+  // The adapter's bound must stay within the markets' maintenance margin (the engine refuses the listing
+  // otherwise): one round graded `Ok` cannot take an account that is not liquidatable under water.
   const maxDeviationWad =
     options.maxDeviation === undefined
       ? DEFAULTS.maxDeviationWad
