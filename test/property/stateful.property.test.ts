@@ -4,15 +4,17 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import fc from "fast-check";
 import { expectConservation } from "../helpers/fixtures";
 import { allCommands } from "../helpers/model/commands";
+import { adversaryCommands } from "../helpers/model/adversary";
 import { Stats, World, initialModel, statefulFixture } from "../helpers/model/world";
 
 /**
  * Stateful model-based test of the deployed protocol: random sequences of 10–30 commands (margin and
  * reserve flows, trades in ETH and BTC, policies, Chainlink rounds that are normal, stale, invalid or
  * jumping, L2 sequencer outages, rebalances, keeper upkeeps, liquidations, LP deposits and exits,
- * pauses) by four traders, an LP, a keeper, the guardian and the admin. Every command checks the
- * model's prediction of its outcome (the exact custom error where the model knows it must revert);
- * after every command the invariants of `test/helpers/model/invariants.ts` are checked against the chain.
+ * pauses) by four honest traders, an adversary with two accounts (`test/helpers/model/adversary.ts`), an
+ * LP, a keeper, the guardian and the admin. Every command checks the model's prediction of its outcome
+ * (the exact custom error where the model knows it must revert); after every command the invariants of
+ * `test/helpers/model/invariants.ts` and `actors.ts` are checked against the chain.
  *
  * FUZZ_RUNS (default 200) sequences from FUZZ_SEED (default fixed). A failure prints the seed, path and
  * replay path; `FUZZ_SEED=<s> FUZZ_PATH=<path> FUZZ_REPLAY_PATH=<replay>` (or `npm run fuzz -- --seed <s>
@@ -39,7 +41,11 @@ describe("Property: stateful model of the protocol", function () {
     console.log(`      FUZZ_SEED=${SEED} FUZZ_RUNS=${RUNS}${PATH ? ` FUZZ_PATH=${PATH}` : ""}`);
     const started = Date.now();
     const property = fc.asyncProperty(
-      fc.commands(allCommands, { maxCommands: MAX_COMMANDS, size: "max", replayPath: REPLAY_PATH }),
+      fc.commands([...allCommands, ...adversaryCommands], {
+        maxCommands: MAX_COMMANDS,
+        size: "max",
+        replayPath: REPLAY_PATH,
+      }),
       async (cmds) => {
         const list = [...cmds];
         // Short sequences are skipped (not counted as runs) unless a replay asks for one.
@@ -87,6 +93,10 @@ describe("Property: stateful model of the protocol", function () {
     }
     console.log(`      ${sequences} sequences, ${commands} commands in ${seconds}s`);
     console.log("      outcomes:", stats.table());
+    console.log(
+      "      largest gain beyond entitlement per actor (wei of WAD; ≤ 0: none):",
+      stats.worstExcess.map((x) => x.toString()).join(", "),
+    );
     if (!PATH && RUNS >= 100) {
       // The sequences must reach the states the invariants are about, or the test proves little.
       for (const key of [
@@ -102,6 +112,16 @@ describe("Property: stateful model of the protocol", function () {
         "price status: Invalid",
         "tradeOrder: ok",
         "closeOrder: ok",
+        "adversary.frontRun: ok",
+        "adversary.hedgedPair: ok",
+        "adversary.setPolicy: ok",
+        "adversary.liquidate: ok",
+        "adversary.sink: a leg under water",
+        "adversary.liquidate: with bad debt",
+        "expected revert: MarginEngineOrderAwaitingRound",
+        "expected revert: MarginEngineOrderRoundPassed",
+        "fill: order at a later round",
+        "fill: rebalance at a round after the owner's action",
       ]) {
         expect(stats.get(key), `reached: ${key}`).to.be.greaterThan(0);
       }

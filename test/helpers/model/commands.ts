@@ -29,6 +29,7 @@ import {
   reverts,
   selectorOf,
 } from "./expect";
+import { checkCommittedFills, checkLossBeforeReward, checkUnderwaterOnlyThroughGaps } from "./actors";
 import {
   StepInfo,
   checkCircuitBreaker,
@@ -41,11 +42,16 @@ import {
 } from "./invariants";
 
 const coder = AbiCoder.defaultAbiCoder();
-const TRADERS = 4;
+/** Four honest traders and the adversary's two accounts (`ADVERSARY`); every trader command may pick any. */
+const TRADERS = 6;
 /** Feed answers have 8 decimals; prices are WAD. */
 const FEED_TO_WAD = 10n ** 10n;
 
-type Body = (m: Model, w: World, pre: Snapshot) => Promise<Partial<StepInfo> & { outcomes: Outcome[] }>;
+export type Body = (
+  m: Model,
+  w: World,
+  pre: Snapshot,
+) => Promise<Partial<StepInfo> & { outcomes: Outcome[] }>;
 
 /**
  * One command: runs `body` against the chain, then reads the state again and checks every invariant
@@ -79,6 +85,10 @@ export class Step implements fc.AsyncCommand<Model, World> {
     checkRevertChangesNothing(pre, post, info);
     checkLpSharePrice(pre, post, events);
     checkKeeperRewards(w, m, pre, post, events);
+    checkCommittedFills(w, pre, post, events);
+    checkUnderwaterOnlyThroughGaps(w, pre, post);
+    checkLossBeforeReward(events);
+    w.actors.step(w, pre, post, events);
     for (const e of events) {
       if (e.name === "Rebalanced") {
         w.stats.add(`event: Rebalanced`);
@@ -105,19 +115,39 @@ export class Step implements fc.AsyncCommand<Model, World> {
   }
 }
 
+/**
+ * Steps that one fast-check command runs in order, each checked on its own (a plan of several moves whose
+ * later moves read the state the earlier left).
+ */
+export class StepChain implements fc.AsyncCommand<Model, World> {
+  constructor(readonly steps: Step[]) {}
+
+  check(m: Readonly<Model>) {
+    return this.steps[0].check(m);
+  }
+
+  async run(m: Model, w: World) {
+    for (const step of this.steps) await step.run(m, w);
+  }
+
+  toString() {
+    return this.steps.map((step) => step.label).join(", then ");
+  }
+}
+
 /** Records an outcome in the stats under `name` (ok, or the revert's error name). */
 function tally(w: World, name: string, o: Outcome, e: Expectation) {
   w.stats.add(`${name}: ${o.ok ? "ok" : o.revert.name}`);
   if (e.kind === "revert") w.stats.add(`expected revert: ${e.name}`);
 }
 
-function run(w: World, name: string, label: string, o: Outcome, e: Expectation) {
+export function run(w: World, name: string, label: string, o: Outcome, e: Expectation) {
   tally(w, name, o, e);
   return check(o, e, label);
 }
 
-const trader = fc.integer({ min: 0, max: TRADERS - 1 });
-const market = fc.integer({ min: 0, max: MARKETS.length - 1 });
+export const trader = fc.integer({ min: 0, max: TRADERS - 1 });
+export const market = fc.integer({ min: 0, max: MARKETS.length - 1 });
 const bps = fc.integer({ min: 1, max: 10_000 });
 
 // ------------------------------------------------------------------------------------------- margin
@@ -140,7 +170,7 @@ const withdrawMargin = fc.record({ i: trader, share: bps }).map(
       if (amount === 0n) return { outcomes: [] };
       const e = predictWithdrawMargin(m, pre, i);
       const o = await w.attempt(() => w.f.engine.connect(t).withdrawMargin(amount, t.address));
-      run(w, "withdrawMargin", "withdrawMargin", o, e);
+      if (run(w, "withdrawMargin", "withdrawMargin", o, e)) await w.noteOwnerAction(i, o.receipts);
       return { outcomes: [o] };
     }),
 );
@@ -177,12 +207,22 @@ const withdrawReserve = fc.record({ i: trader, share: bps }).map(
  */
 async function orderTrade(w: World, pre: Snapshot, t: Signer, k: number, delta: bigint) {
   const name = MARKETS[k].name;
-  const submitted = await w.f.engine.connect(t).submitOrder(MARKETS[k].id, delta, 0n, pre.timestamp + 3_600n);
-  const orderId = await orderIdOf(w.f, submitted);
+  const orderId = await submitOrder(w, pre, t, k, delta);
   if (pre.prices[name].status === Status.Ok) {
     await (await (name === "ETH" ? w.f.ethFeed : w.f.btcFeed).updateAnswer(pre.prices[name].answer)).wait();
   }
   return w.f.engine.connect(w.f.keeper).executeOrder(orderId);
+}
+
+/** Submits an order (any price, one hour to expiry) and records its submission time for the invariants. */
+export async function submitOrder(w: World, pre: Snapshot, t: Signer, k: number, delta: bigint) {
+  const submitted = await w.f.engine.connect(t).submitOrder(MARKETS[k].id, delta, 0n, pre.timestamp + 3_600n);
+  const receipt = await submitted.wait();
+  const orderId = await orderIdOf(w.f, submitted);
+  const block = await receipt!.getBlock();
+  const trader = w.traders.findIndex((x) => x === t);
+  w.orders.set(orderId, { submittedAt: BigInt(block.timestamp), k, trader });
+  return orderId;
 }
 
 /** Opens, increases, reduces or flips by a notional of `leverage` × margin (at least 1,000 USDC worth). */
@@ -280,6 +320,7 @@ const setPolicy = fc
           };
           const o = await w.attempt(() => w.f.engine.connect(t).setPolicy(policy));
           if (run(w, "setPolicy", "setPolicy (valid parameters)", o, SUCCESS)) {
+            await w.noteOwnerAction(p.i, o.receipts);
             m.policies.set(p.i, {
               targetHealthWad: policy.targetHealthWad,
               sweepHealthWad: policy.sweepHealthWad,
@@ -317,15 +358,15 @@ async function inBounds(w: World, name: MarketName, answer: bigint) {
   return answer > 0n && answer * FEED_TO_WAD >= cfg.minPriceWad && answer * FEED_TO_WAD <= cfg.maxPriceWad;
 }
 
-type RoundKind = "normal" | "jump" | "invalid";
-type InvalidKind = "zero" | "negative" | "below" | "above";
+export type RoundKind = "normal" | "jump" | "invalid";
+export type InvalidKind = "zero" | "negative" | "below" | "above";
 
 /**
  * Publishes a round on market `k`'s feed and returns the status the adapter must give it (before the
  * sequencer's precedence): `Invalid` for an answer ≤ 0 or out of bounds, `Deviation` for a move beyond the
  * bound from the adapter's reference (the previous round when usable, else the last good price), else `Ok`.
  */
-async function pushRound(
+export async function pushRound(
   w: World,
   pre: Snapshot,
   k: number,
@@ -519,7 +560,7 @@ const acceptPrice = market.map(
 
 /** Index `pick` into the traders that satisfy `want`, or `fallback` when none does. */
 function choose(pick: number | undefined, fallback: number, want: (i: number) => boolean) {
-  const candidates = [0, 1, 2, 3].filter(want);
+  const candidates = [...Array(TRADERS).keys()].filter(want);
   return pick === undefined || candidates.length === 0 ? fallback : candidates[pick % candidates.length];
 }
 
@@ -527,7 +568,7 @@ function choose(pick: number | undefined, fallback: number, want: (i: number) =>
 const rebalance = fc.record({ i: trader, pick: fc.option(fc.nat(), { nil: undefined }) }).map(
   ({ i: fallback, pick }) =>
     new Step(
-      `rebalance(${pick === undefined ? `trader${fallback}` : `trader with policy #${pick % 4}`})`,
+      `rebalance(${pick === undefined ? `trader${fallback}` : `trader with policy #${pick % TRADERS}`})`,
       async (m, w, pre) => {
         const i = choose(pick, fallback, (j) => m.policies.has(j));
         const account = w.traders[i].address;
@@ -539,20 +580,32 @@ const rebalance = fc.record({ i: trader, pick: fc.option(fc.nat(), { nil: undefi
     ),
 );
 
-const liquidate = fc.record({ i: trader, by: fc.integer({ min: 0, max: TRADERS }) }).map(
-  ({ i, by }) =>
-    new Step(
-      `liquidate(trader${i}) by ${by === i || by === TRADERS ? "keeper" : `trader${by}`}`,
-      async (m, w, pre) => {
-        const account = w.traders[i].address;
-        const liquidator = by === i || by === TRADERS ? w.keeper : w.traders[by];
-        const e = predictLiquidate(m, pre, i, account);
-        const o = await w.attempt(() => w.f.engine.connect(liquidator).liquidate(account));
-        run(w, "liquidate", "liquidate", o, e);
-        return { outcomes: [o] };
-      },
-    ),
-);
+/**
+ * Liquidates a trader: one with health < 1 (picked by `pick`) unless `pick` is absent or none is, by the
+ * keeper or another trader.
+ */
+const liquidate = fc
+  .record({
+    i: trader,
+    by: fc.integer({ min: 0, max: TRADERS }),
+    pick: fc.option(fc.nat(), { nil: undefined }),
+  })
+  .map(
+    ({ i: fallback, by, pick }) =>
+      new Step(
+        `liquidate(${pick === undefined ? `trader${fallback}` : `trader with health < 1 #${pick % TRADERS}, else trader${fallback}`}) ` +
+          `by ${by === TRADERS ? "keeper" : `trader${by}, or the keeper if that is the account`}`,
+        async (m, w, pre) => {
+          const i = choose(pick, fallback, (j) => pre.traders[j].health < WAD);
+          const account = w.traders[i].address;
+          const liquidator = by === i || by === TRADERS ? w.keeper : w.traders[by];
+          const e = predictLiquidate(m, pre, i, account);
+          const o = await w.attempt(() => w.f.engine.connect(liquidator).liquidate(account));
+          run(w, "liquidate", "liquidate", o, e);
+          return { outcomes: [o] };
+        },
+      ),
+  );
 
 const decodePerform = (data: string) =>
   coder.decode(["address[]", "address[]", "address[]"], data).map((a: string[]) => [...a]) as string[][];

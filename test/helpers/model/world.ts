@@ -13,6 +13,7 @@ import {
   RebalanceKeeper__factory,
 } from "../../../typechain-types";
 import { BTC, BTC_MARKET, ETH, ETH_MARKET, deployFunded, usdc, trade } from "../fixtures";
+import { ActorBook } from "./actors";
 
 export const WAD = 10n ** 18n;
 export const MAX_UINT = 2n ** 256n - 1n;
@@ -40,19 +41,33 @@ export const SEQUENCER_GRACE = 3_600;
 /** Seconds ahead of the last block within which a status flip (staleness, grace end) makes it uncertain. */
 const STATUS_WINDOW = 60;
 
+/** Traders 4 and 5 are the adversary's two accounts; 0–3 are honest traders. */
+export const ADVERSARY = [4, 5] as const;
+/** Deleverage cap on ETH (notional per window, WAD) that the adversary may try to use up. */
+export const ETH_DELEVERAGE_CAP = 200_000n * 10n ** 18n;
+
 /**
  * The deployment every sequence starts from: the Ignition deployment with 1,000,000 USDC of LP
- * liquidity, an L2 sequencer uptime feed (up for two hours), an insurance buffer and four funded
- * traders with positions, two of them with policies.
+ * liquidity, an L2 sequencer uptime feed (up for two hours), an insurance buffer, a deleverage cap on
+ * ETH, four funded honest traders with positions (two of them with policies) and the adversary's two
+ * funded accounts, one long and one short ETH (a hedged pair).
  */
 export async function statefulFixture() {
   const f = await deployFunded();
+  const signers = await ethers.getSigners();
+  const adversary = [signers[9], signers[10]];
+  for (const s of adversary) {
+    await f.token.mint(s.address, usdc(10_000_000));
+    await f.token.connect(s).approve(await f.vault.getAddress(), ethers.MaxUint256);
+    await f.token.connect(s).approve(await f.pool.getAddress(), ethers.MaxUint256);
+  }
+  await f.engine.connect(f.riskAdmin).setDeleverageCap(ETH_MARKET, ETH_DELEVERAGE_CAP, 3_600);
   const sequencer = await new MockV3Aggregator__factory(f.deployer).deploy(0, 0);
   const upSince = (await time.latest()) - 7_200;
   await sequencer.updateRoundData(1, 0, upSince, upSince);
   await f.oracle.setSequencerFeed(await sequencer.getAddress(), SEQUENCER_GRACE);
   await f.pool.connect(f.lp).fundInsurance(usdc(20_000));
-  const traders = [f.alice, f.bob, f.carol, f.outsider];
+  const traders = [f.alice, f.bob, f.carol, f.outsider, ...adversary];
   for (const t of traders) {
     await f.vault.connect(t).depositMargin(t.address, usdc(20_000));
     await f.vault.connect(t).depositReserve(t.address, usdc(10_000));
@@ -64,6 +79,9 @@ export async function statefulFixture() {
   await trade(f, f.bob, BTC_MARKET, -(300_000n * WAD) / 60_000n);
   await trade(f, f.carol, ETH_MARKET, -(200_000n * WAD) / 3_000n);
   await trade(f, f.outsider, BTC_MARKET, (240_000n * WAD) / 60_000n);
+  // The adversary's pair: 22.5x each, at health 2.2 (under the extreme policies' trigger of 3).
+  await trade(f, adversary[0], ETH_MARKET, (450_000n * WAD) / 3_000n);
+  await trade(f, adversary[1], ETH_MARKET, -(450_000n * WAD) / 3_000n);
   await f.engine.connect(f.bob).setPolicy({
     triggerHealthWad: ethers.parseEther("1.5"),
     targetHealthWad: ethers.parseEther("2"),
@@ -82,7 +100,9 @@ export async function statefulFixture() {
     maxKeeperRewardTokens: usdc(2),
     strategy: await f.volatilityStrategy.getAddress(),
   });
-  return { ...f, sequencer, traders };
+  // The engine's record of bob's and carol's owner action (their policies), for `ownerActionAt`.
+  const policiesSetAt = BigInt(await time.latest());
+  return { ...f, sequencer, traders, policiesSetAt };
 }
 
 export type Deployment = Awaited<ReturnType<typeof statefulFixture>>;
@@ -176,6 +196,10 @@ export interface TraderState {
   health: bigint;
   /** Sizes by market, in `MARKETS` order. */
   sizes: bigint[];
+  /** Entry prices by market (WAD), in `MARKETS` order. */
+  entries: bigint[];
+  /** The trader's own token balance. */
+  wallet: bigint;
 }
 
 /** Everything the invariants compare, read after every command. */
@@ -232,6 +256,14 @@ export class World {
   readonly holders: Record<string, string>;
   readonly others: string[];
   pre!: Snapshot;
+  /** Block time of each trader's last `setPolicy` or `withdrawMargin` (the engine's owner-action record). */
+  readonly ownerActionAt: bigint[];
+  /** Submission block time and market (index into `MARKETS`) of every order the commands submitted. */
+  readonly orders = new Map<bigint, { submittedAt: bigint; k: number; trader: number }>();
+  /** What each actor gained, and what the price moves of its positions entitled it to. */
+  actors!: ActorBook;
+  /** The adapter's deviation bound per market (WAD). */
+  maxDeviation: Record<MarketName, bigint> = { ETH: 0n, BTC: 0n };
   cachedPerformData = "0x";
   /** Names of the commands run so far in this sequence (for failure reports). */
   readonly log: string[] = [];
@@ -249,11 +281,14 @@ export class World {
     this.guardian = f.guardianAccount;
     this.admin = f.deployer;
     this.sequencer = f.sequencer;
+    this.ownerActionAt = f.traders.map((_, i) => (i === 1 || i === 2 ? f.policiesSetAt : 0n));
     this.holders = {
       trader0: f.alice.address,
       trader1: f.bob.address,
       trader2: f.carol.address,
       trader3: f.outsider.address,
+      trader4: f.traders[4].address,
+      trader5: f.traders[5].address,
       lp: f.lp.address,
       keeper: f.keeper.address,
       deployer: f.deployer.address,
@@ -279,8 +314,21 @@ export class World {
       BTC: (await f.oracle.feedConfig(BTC)).heartbeat,
     };
     w.keeperReward = await f.engine.keeperReward();
+    w.maxDeviation = {
+      ETH: (await f.oracle.feedConfig(ETH)).maxDeviationWad,
+      BTC: (await f.oracle.feedConfig(BTC)).maxDeviationWad,
+    };
     w.pre = await w.snapshot();
+    w.actors = new ActorBook(w.pre, [[0], [1], [2], [3], [...ADVERSARY]]);
     return w;
+  }
+
+  /** Records the block time of trader `i`'s `setPolicy` or `withdrawMargin` that landed in `receipt`. */
+  async noteOwnerAction(i: number, receipts: TransactionReceipt[]) {
+    for (const r of receipts) {
+      const block = await ethers.provider.getBlock(r.blockNumber);
+      this.ownerActionAt[i] = BigInt(block!.timestamp);
+    }
   }
 
   feed(name: MarketName) {
@@ -295,6 +343,7 @@ export class World {
     const traderAddrs = this.traders.map((t) => t.address);
     const holderNames = Object.keys(this.holders);
     const [
+      traderPositions,
       traderBalances,
       otherBalances,
       ethHs,
@@ -316,6 +365,7 @@ export class World {
       ethLast,
       btcLast,
     ] = await Promise.all([
+      Promise.all(traderAddrs.map((a) => Promise.all(MARKETS.map(({ id }) => f.engine.position(a, id))))),
       Promise.all(traderAddrs.map((a) => f.vault.balancesOf(a))),
       Promise.all(this.others.map((a) => f.vault.balancesOf(a))),
       f.lens.healthAndSizes(traderAddrs, ETH_MARKET),
@@ -358,6 +408,8 @@ export class World {
         reserve: b[1],
         health: ethHs[0][i],
         sizes: [ethHs[1][i], btcHs[1][i]],
+        entries: traderPositions[i].map((p) => p.entryPriceWad),
+        wallet: tokens[`trader${i}`],
       })),
       others: otherBalances.map((b) => ({ margin: b[0], reserve: b[1] })),
       tokens,
@@ -447,6 +499,13 @@ function findData(e: unknown, depth = 0): string | undefined {
 /** Counts across all sequences, to show (and assert) that the commands reached the interesting states. */
 export class Stats {
   readonly counts = new Map<string, number>();
+  /** Per actor, the largest gain beyond its entitlement seen in any sequence (see `actors.ts`). */
+  worstExcess: bigint[] = [];
+  noteExcess(excess: bigint[]) {
+    this.worstExcess = excess.map((x, a) =>
+      this.worstExcess[a] === undefined || x > this.worstExcess[a] ? x : this.worstExcess[a],
+    );
+  }
   add(key: string, n = 1) {
     this.counts.set(key, (this.counts.get(key) ?? 0) + n);
   }
