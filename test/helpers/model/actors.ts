@@ -1,9 +1,7 @@
 import { expect } from "chai";
+import { USDC_SCALE, WAD } from "../snapshots";
 import type { ProtocolEvent, Snapshot, World } from "./world";
 
-const WAD = 10n ** 18n;
-/** Settlement-token units (6 decimals) to WAD. */
-const TOKEN_TO_WAD = 10n ** 12n;
 /** The models' order of markets (`MARKETS` in world.ts). */
 const MARKET_NAMES = ["ETH", "BTC"] as const;
 /** Rounding the engine may leave on a negative equity (in WAD, one millionth of a token unit). */
@@ -13,7 +11,7 @@ const NEGATIVE_EQUITY_DUST = 10n ** 6n;
  * averaged in WAD and PnL is truncated per position, so worth and entitlement differ by wei of WAD per
  * position and command; nothing an attack could use (the review's attacks paid hundreds of USDC).
  */
-const BOOK_ROUNDING = TOKEN_TO_WAD;
+const BOOK_ROUNDING = USDC_SCALE;
 
 const abs = (x: bigint) => (x < 0n ? -x : x);
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
@@ -80,15 +78,15 @@ export class ActorBook {
         // out of money owed to LPs) is not.
         const i = traderIndex(e.args.account);
         const unpaid = -equityAtMarks(pre, i);
-        const recorded = (e.args.badDebtTokens as bigint) * TOKEN_TO_WAD;
+        const recorded = (e.args.badDebtTokens as bigint) * USDC_SCALE;
         if (owner >= 0 && unpaid > 0n) this.writtenOff[owner] += recorded < unpaid ? recorded : unpaid;
         if (liquidator >= 0 && liquidator !== owner)
-          this.work[liquidator] += (e.args.liquidatorRewardTokens as bigint) * TOKEN_TO_WAD;
+          this.work[liquidator] += (e.args.liquidatorRewardTokens as bigint) * USDC_SCALE;
       } else if (e.name === "Rebalanced") {
         const owner = this.actorOf(traderIndex(e.args.account));
         const keeper = this.actorOf(traderIndex(e.args.keeper));
         if (keeper >= 0 && keeper !== owner)
-          this.work[keeper] += (e.args.keeperRewardTokens as bigint) * TOKEN_TO_WAD;
+          this.work[keeper] += (e.args.keeperRewardTokens as bigint) * USDC_SCALE;
       }
     }
     this.groups.forEach((g, a) => {
@@ -122,14 +120,14 @@ function openPnl(s: Snapshot, i: number) {
 
 /** Equity of trader `i` at the snapshot's marks (WAD). */
 export function equityAtMarks(s: Snapshot, i: number) {
-  return s.traders[i].margin * TOKEN_TO_WAD + openPnl(s, i);
+  return s.traders[i].margin * USDC_SCALE + openPnl(s, i);
 }
 
 /** An actor's worth: wallet, margin, reserve and open PnL at the marks (WAD). */
 export function worth(s: Snapshot, group: number[]) {
   return group.reduce((acc, i) => {
     const t = s.traders[i];
-    return acc + (t.wallet + t.margin + t.reserve) * TOKEN_TO_WAD + openPnl(s, i);
+    return acc + (t.wallet + t.margin + t.reserve) * USDC_SCALE + openPnl(s, i);
   }, 0n);
 }
 

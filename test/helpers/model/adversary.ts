@@ -1,6 +1,5 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { ethers } from "hardhat";
 import { usdc } from "../fixtures";
 import { Step, StepChain, market, pushRound, run, submitOrder } from "./commands";
 import { equityAtMarks } from "./actors";
@@ -47,12 +46,6 @@ function live(pre: Snapshot, k: number) {
 function sizeFor(pre: Snapshot, i: number, k: number, leverageTenths: number) {
   const margin = pre.traders[i].margin > usdc(1_000) ? pre.traders[i].margin : usdc(1_000);
   return (margin * 10n ** 12n * BigInt(leverageTenths) * WAD) / 10n / pre.prices[MARKETS[k].name].priceWad;
-}
-
-/** Block time of the transaction in `o` (the first receipt). */
-async function timeOf(o: Outcome) {
-  const block = await ethers.provider.getBlock(o.receipts[0].blockNumber);
-  return BigInt(block!.timestamp);
 }
 
 /**
@@ -108,7 +101,7 @@ const frontRun = fc
           expect(round.expected, "a known round within the bound is Ok").to.equal(Status.Ok);
           let e = predictModify(m, pre, p.a, p.k, delta);
           if (p.late) {
-            const fillRound = await timeOf(round.o);
+            const fillRound = await w.blockTime(round.o.receipts[0]);
             const next = await w.attempt(async () =>
               w.feed(name).updateAnswer(await w.feed(name).latestAnswer()),
             );

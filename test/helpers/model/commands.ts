@@ -209,7 +209,7 @@ async function orderTrade(w: World, pre: Snapshot, t: Signer, k: number, delta: 
   const name = MARKETS[k].name;
   const orderId = await submitOrder(w, pre, t, k, delta);
   if (pre.prices[name].status === Status.Ok) {
-    await (await (name === "ETH" ? w.f.ethFeed : w.f.btcFeed).updateAnswer(pre.prices[name].answer)).wait();
+    await (await w.feed(name).updateAnswer(pre.prices[name].answer)).wait();
   }
   return w.f.engine.connect(w.f.keeper).executeOrder(orderId);
 }
@@ -219,9 +219,8 @@ export async function submitOrder(w: World, pre: Snapshot, t: Signer, k: number,
   const submitted = await w.f.engine.connect(t).submitOrder(MARKETS[k].id, delta, 0n, pre.timestamp + 3_600n);
   const receipt = await submitted.wait();
   const orderId = await orderIdOf(w.f, submitted);
-  const block = await receipt!.getBlock();
   const trader = w.traders.findIndex((x) => x === t);
-  w.orders.set(orderId, { submittedAt: BigInt(block.timestamp), k, trader });
+  w.orders.set(orderId, { submittedAt: await w.blockTime(receipt!), k, trader });
   return orderId;
 }
 

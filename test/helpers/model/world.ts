@@ -323,12 +323,15 @@ export class World {
     return w;
   }
 
-  /** Records the block time of trader `i`'s `setPolicy` or `withdrawMargin` that landed in `receipt`. */
+  /** Block time of the transaction in `receipt`. */
+  async blockTime(receipt: TransactionReceipt) {
+    const block = await ethers.provider.getBlock(receipt.blockNumber);
+    return BigInt(block!.timestamp);
+  }
+
+  /** Records the block time of trader `i`'s `setPolicy` or `withdrawMargin` that landed in `receipts`. */
   async noteOwnerAction(i: number, receipts: TransactionReceipt[]) {
-    for (const r of receipts) {
-      const block = await ethers.provider.getBlock(r.blockNumber);
-      this.ownerActionAt[i] = BigInt(block!.timestamp);
-    }
+    for (const r of receipts) this.ownerActionAt[i] = await this.blockTime(r);
   }
 
   feed(name: MarketName) {
