@@ -763,9 +763,9 @@ async function soak(o: Options): Promise<number> {
   const checks = [
     check("vault balance == Σ margin + Σ reserve (every account)", vaultBalance, marginReserve),
     check(
-      "vault balance == totalMargin + totalReserve",
+      "vault balance == totalHeld",
       vaultBalance,
-      (await vault.totalMargin()) + (await vault.totalReserve()),
+      await vault.totalHeld(),
     ),
     check(
       "pool balance == cashAssets + insuranceBalance",

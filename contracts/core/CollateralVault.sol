@@ -19,10 +19,13 @@ import {IPauseGuardian} from "../interfaces/IPauseGuardian.sol";
 ///      balance delta (the order OpenZeppelin's ERC-4626 `_deposit` uses: any reentrancy through a
 ///      token hook happens before anything is credited).
 ///      Tokens sent to the vault without a deposit are not credited to anyone, so the documented
-///      invariant `balanceOf(vault) == totalMargin + totalReserve` holds as `>=` in that case.
+///      invariant `balanceOf(vault) == totalHeld` holds as `>=` in that case.
+///      One total covers margin and plain reserve together, so moving tokens between the two (a top-up,
+///      a sweep) or between accounts (a keeper reward) writes no total: only tokens entering or leaving
+///      the vault, or a yield vault, change it.
 ///
 ///      Yield-bearing reserves: an account's reserve is either plain tokens (`_balances`, counted in
-///      `totalReserve`) or shares of one governance-approved ERC-4626 vault (`_reserveShares`), never
+///      `totalHeld`) or shares of one governance-approved ERC-4626 vault (`_reserveShares`), never
 ///      both. Deposits into such a vault mint shares to this contract, credited to the account; the
 ///      account's reserve value is what those shares redeem for (`previewRedeem`, rounded down).
 ///      Withdrawals ask the vault for exact assets (`withdraw`) and debit the shares `previewWithdraw`
@@ -51,13 +54,12 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
     IPauseGuardian private immutable _guardian;
 
     address private _engine;
-    /// @dev Both totals in one slot: a top-up or sweep writes it once. Token amounts fit 128 bits.
-    uint128 private _totalMargin;
-    uint128 private _totalReserve;
+    /// @dev Plain tokens held for accounts: every margin plus every reserve not in an ERC-4626 vault.
+    uint256 private _totalHeld;
     /// @dev Margin, plain-token reserve and whether the reserve is held in an ERC-4626 vault (mirrors
     ///      `_reserveVault[account] != address(0)`), in one slot: reading both balances, or moving reserve
-    ///      to margin, touches one slot. Token amounts fit 128 bits (the totals are 128-bit); a plain
-    ///      reserve above 2**120 - 1 tokens reverts.
+    ///      to margin, touches one slot. A margin fits 128 bits and a plain reserve 120 bits (larger credits
+    ///      revert).
     mapping(address account => Balances) private _balances;
     mapping(address yieldVault => bool approved) private _reserveVaultApproved;
     mapping(address account => IERC4626 yieldVault) private _reserveVault;
@@ -98,7 +100,7 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
         _pullExact(amountTokens);
         uint128 amount = amountTokens.toUint128();
         _balances[account].margin += amount;
-        _totalMargin += amount;
+        _totalHeld += amountTokens;
         emit MarginDeposited(account, msg.sender, amountTokens);
     }
 
@@ -106,7 +108,7 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
     function depositReserve(address account, uint256 amountTokens) external nonReentrant nonZero(amountTokens) {
         if (account == address(0)) revert CollateralVaultZeroAddress();
         _pullExact(amountTokens);
-        _creditReserve(account, amountTokens);
+        _creditReserve(account, amountTokens, false);
         emit ReserveDeposited(account, msg.sender, amountTokens);
     }
 
@@ -116,7 +118,10 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
         if (to == address(0)) revert CollateralVaultZeroAddress();
         Balances memory balances = _balances[msg.sender];
         IERC4626 yieldVault = _debitReserve(msg.sender, balances, amountTokens);
-        if (address(yieldVault) == address(0)) _balances[msg.sender] = balances;
+        if (address(yieldVault) == address(0)) {
+            _balances[msg.sender] = balances;
+            _totalHeld -= amountTokens;
+        }
         emit ReserveWithdrawn(msg.sender, to, amountTokens);
         if (address(yieldVault) == address(0)) _token.safeTransfer(to, amountTokens);
         else yieldVault.withdraw(amountTokens, to, address(this));
@@ -159,7 +164,6 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
         if (address(previous) == address(0)) {
             amountTokens = balances.reserve;
             balances.reserve = 0;
-            _totalReserve -= uint128(amountTokens);
         } else {
             shares = _reserveShares[msg.sender];
             _reserveShares[msg.sender] = 0;
@@ -167,7 +171,8 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
         _reserveVault[msg.sender] = IERC4626(yieldVault);
         balances.inYieldVault = yieldVault != address(0);
         if (shares != 0) amountTokens = previous.redeem(shares, address(this), address(this));
-        _creditReserve(msg.sender, amountTokens);
+        // From a plain reserve the tokens are already counted in the total; redeemed ones are not.
+        _creditReserve(msg.sender, amountTokens, address(previous) == address(0));
         emit ReserveVaultSelected(msg.sender, yieldVault, amountTokens);
     }
 
@@ -179,6 +184,7 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
     ) external nonReentrant onlyEngine nonZero(amountTokens) {
         if (to == address(0)) revert CollateralVaultZeroAddress();
         _debitMargin(account, amountTokens);
+        _totalHeld -= amountTokens;
         emit MarginTransferred(account, to, amountTokens);
         _token.safeTransfer(to, amountTokens);
     }
@@ -200,7 +206,7 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
         unchecked {
             balances.margin = uint128(available - needed);
         }
-        _totalMargin -= uint128(amountTokens);
+        _totalHeld -= amountTokens;
         if (payTokens != 0) _balances[payee].margin += uint128(payTokens);
         emit MarginTransferred(account, to, amountTokens);
         if (payTokens != 0) emit MarginMoved(account, payee, payTokens);
@@ -213,7 +219,7 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
         Balances storage balances = _balances[from];
         uint256 available = balances.margin;
         if (amountTokens > available) revert CollateralVaultInsufficientMargin(from, amountTokens, available);
-        // Both casts are lossless: amountTokens ≤ available < 2**128, and margins sum to the 128-bit total.
+        // Lossless: amountTokens ≤ available < 2**128 (the credit below is checked).
         unchecked {
             balances.margin = uint128(available - amountTokens);
         }
@@ -228,7 +234,7 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
         if (account == address(0)) revert CollateralVaultZeroAddress();
         uint128 amount = amountTokens.toUint128();
         _balances[account].margin += amount;
-        _totalMargin += amount;
+        _totalHeld += amountTokens;
         emit MarginCredited(account, amountTokens);
     }
 
@@ -242,7 +248,7 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
         uint128 amount = amountTokens.toUint128();
         balances.margin += amount;
         _balances[account] = balances;
-        _totalMargin += amount;
+        if (address(yieldVault) != address(0)) _totalHeld += amountTokens;
         emit ReserveMovedToMargin(account, amountTokens);
         if (address(yieldVault) != address(0)) yieldVault.withdraw(amountTokens, address(this), address(this));
     }
@@ -257,16 +263,13 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
         if (payee == address(0)) revert CollateralVaultZeroAddress();
         Balances memory balances = _balances[account];
         IERC4626 yieldVault = _debitReserve(account, balances, amountTokens);
-        uint128 amount = amountTokens.toUint128();
-        uint256 margin = uint256(balances.margin) + amount;
+        uint256 margin = uint256(balances.margin) + amountTokens;
         if (payTokens > margin) revert CollateralVaultInsufficientMargin(account, payTokens, margin);
-        // Lossless: the margin after the payment is at most the 128-bit total margin, and so is the payee's.
-        unchecked {
-            balances.margin = uint128(margin - payTokens);
-        }
+        balances.margin = (margin - payTokens).toUint128();
         _balances[account] = balances;
-        if (payTokens != 0) _balances[payee].margin += uint128(payTokens);
-        _totalMargin += amount;
+        if (payTokens != 0) _balances[payee].margin += payTokens.toUint128();
+        // A plain reserve is already counted in the total; tokens withdrawn from a yield vault are not.
+        if (address(yieldVault) != address(0)) _totalHeld += amountTokens;
         emit ReserveMovedToMargin(account, amountTokens);
         if (payTokens != 0) emit MarginMoved(account, payee, payTokens);
         if (address(yieldVault) != address(0)) yieldVault.withdraw(amountTokens, address(this), address(this));
@@ -278,7 +281,7 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
         uint256 amountTokens
     ) external nonReentrant onlyEngine nonZero(amountTokens) {
         _debitMargin(account, amountTokens);
-        _creditReserve(account, amountTokens);
+        _creditReserve(account, amountTokens, true);
         emit MarginMovedToReserve(account, amountTokens);
     }
 
@@ -314,13 +317,8 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
     }
 
     /// @inheritdoc ICollateralVault
-    function totalMargin() external view returns (uint256) {
-        return _totalMargin;
-    }
-
-    /// @inheritdoc ICollateralVault
-    function totalReserve() external view returns (uint256) {
-        return _totalReserve;
+    function totalHeld() external view returns (uint256) {
+        return _totalHeld;
     }
 
     /// @inheritdoc ICollateralVault
@@ -352,7 +350,8 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
         if (receivedTokens != amountTokens) revert CollateralVaultFeeOnTransfer(amountTokens, receivedTokens);
     }
 
-    /// @dev Debits `account`'s margin and the total, reverting when the margin is insufficient.
+    /// @dev Debits `account`'s margin (not the total: the caller says where the tokens go), reverting when
+    ///      the margin is insufficient.
     function _debitMargin(address account, uint256 amountTokens) private {
         Balances storage balances = _balances[account];
         uint256 available = balances.margin;
@@ -361,18 +360,20 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
         unchecked {
             balances.margin = uint128(available - amountTokens);
         }
-        _totalMargin -= uint128(amountTokens);
     }
 
     /// @dev Credits `amountTokens`, already held by this contract, to `account`'s reserve: as plain
     ///      tokens, or deposited into the account's ERC-4626 vault (exact approval; reverts with
     ///      `CollateralVaultZeroAmount` if a non-zero amount would mint no shares). Zero credits nothing.
-    function _creditReserve(address account, uint256 amountTokens) private {
+    ///      `held`: the tokens are already counted in `_totalHeld` (they come from a margin or a plain
+    ///      reserve); the total then changes only when they go into a yield vault.
+    function _creditReserve(address account, uint256 amountTokens, bool held) private {
         Balances storage balances = _balances[account];
         if (!balances.inYieldVault) {
             balances.reserve = (balances.reserve + amountTokens).toUint120();
-            _totalReserve += amountTokens.toUint128();
+            if (!held) _totalHeld += amountTokens;
         } else if (amountTokens != 0) {
+            if (held) _totalHeld -= amountTokens;
             IERC4626 yieldVault = _reserveVault[account];
             _token.forceApprove(address(yieldVault), amountTokens);
             uint256 shares = yieldVault.deposit(amountTokens, address(this));
@@ -382,7 +383,7 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
     }
 
     /// @dev Debits `amountTokens` of `account`'s reserve and returns the vault the tokens must then be
-    ///      withdrawn from (zero: plain tokens, already debited from the total). For a vault, debits the
+    ///      withdrawn from (zero: plain tokens; the total is the caller's). For a vault, debits the
     ///      shares `previewWithdraw` quotes (rounded up); the caller then calls `withdraw`. Reverts with
     ///      `CollateralVaultInsufficientReserve` (available = `reserveOf`) when the reserve is short.
     ///      A plain reserve is debited in `balances` (memory), which the caller writes back.
@@ -400,7 +401,6 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
             unchecked {
                 balances.reserve = uint120(available - amountTokens);
             }
-            _totalReserve -= uint128(amountTokens);
         } else {
             yieldVault = _reserveVault[account];
             uint256 shares = _reserveShares[account];

@@ -415,7 +415,7 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
             MarketState memory state = _s.marketStates[marketId];
             if (state.longOpenInterestWad == 0 && state.shortOpenInterestWad == 0) continue;
             bytes32 asset = _s.markets[marketId].asset;
-            (uint256 priceWad, IChainlinkOracleAdapter.Status status) = _oracle.price(asset);
+            (uint256 priceWad, IChainlinkOracleAdapter.Status status, ) = _oracle.price(asset);
             if (status != IChainlinkOracleAdapter.Status.Ok) {
                 pricesOk = false;
                 (priceWad, , ) = _oracle.lastGoodPrice(asset);

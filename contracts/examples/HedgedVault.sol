@@ -159,7 +159,7 @@ contract HedgedVault is ERC20, ReentrancyGuard {
     function _price() private view returns (uint256 priceWad) {
         IChainlinkOracleAdapter oracle = IChainlinkOracleAdapter(engine.oracle());
         IChainlinkOracleAdapter.Status status;
-        (priceWad, status) = oracle.price(engine.marketConfig(marketId).asset);
+        (priceWad, status, ) = oracle.price(engine.marketConfig(marketId).asset);
         if (status != IChainlinkOracleAdapter.Status.Ok) revert HedgedVaultBadPrice(status);
     }
 }

@@ -250,7 +250,9 @@ interface IChainlinkOracleAdapter {
     /// @param asset The asset key.
     /// @return priceWad The price (WAD USD per 1e18 base units).
     /// @return status The status.
-    function price(bytes32 asset) external view returns (uint256 priceWad, Status status);
+    /// @return updatedAt The latest round's `updatedAt`: the round the price comes from when it is `Ok` (0
+    ///         when the round failed the structural checks).
+    function price(bytes32 asset) external view returns (uint256 priceWad, Status status, uint256 updatedAt);
 
     /// @notice `price` with the publication times of the latest round and of the round before it, so that
     ///         a caller can tell which round a price comes from relative to an earlier commitment.
@@ -262,10 +264,6 @@ interface IChainlinkOracleAdapter {
     function priceAndTime(
         bytes32 asset
     ) external view returns (uint256 priceWad, Status status, uint256 updatedAt, uint256 previousUpdatedAt);
-
-    /// @notice The `updatedAt` of the latest round of `asset`'s feed, ungraded (0 when it cannot be read).
-    /// @param asset The asset key.
-    function latestRoundTime(bytes32 asset) external view returns (uint256 updatedAt);
 
     /// @notice The last price recorded by `update` or `acceptPrice`.
     /// @param asset The asset key.

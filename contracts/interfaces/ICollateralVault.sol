@@ -5,8 +5,8 @@ pragma solidity ^0.8.24;
 /// @notice Custodies the settlement token (e.g. USDC) for traders. Each account has a `margin`
 ///         balance, which backs its positions and which only the engine can move out, and a `reserve`
 ///         balance, which backs nothing and which its owner can withdraw at any time, paused or not.
-/// @dev Balances are kept in token units. Invariants: `token.balanceOf(vault) == totalMargin() +
-///      totalReserve()` (plain reserves), and for every ERC-4626 reserve vault `V`,
+/// @dev Balances are kept in token units. Invariants: `token.balanceOf(vault) == totalHeld()` (every
+///      margin and every plain reserve), and for every ERC-4626 reserve vault `V`,
 ///      `V.balanceOf(vault) == Σ reserveSharesOf(a)` over the accounts in `V`. Tokens that deliver less
 ///      than the amount transferred (fee-on-transfer) are refused by measuring the balance delta of every
 ///      deposit.
@@ -198,11 +198,10 @@ interface ICollateralVault {
     /// @notice Margin and reserve of `account` in one call (token units; reserve as `reserveOf`).
     function balancesOf(address account) external view returns (uint256 marginTokens, uint256 reserveTokens);
 
-    /// @notice Sum of all margin balances (token units).
-    function totalMargin() external view returns (uint256);
-
-    /// @notice Sum of all reserves held as plain tokens (token units).
-    function totalReserve() external view returns (uint256);
+    /// @notice Sum of all margin balances and of all reserves held as plain tokens (token units): the
+    ///         tokens the vault holds for accounts. One total, so that moving tokens between margin and
+    ///         reserve or between accounts writes none.
+    function totalHeld() external view returns (uint256);
 
     /// @notice The settlement token.
     function token() external view returns (address);

@@ -226,18 +226,20 @@ library EngineLib {
         bool requireOk
     ) internal view returns (uint256 marginTokens, MarginMath.PositionData[] memory positions, bool pricesOk) {
         marginTokens = w.vault.marginOf(account);
-        (positions, pricesOk) = loadPositions(s, w, account, bitmap, requireOk);
+        (positions, pricesOk, ) = loadPositions(s, w, account, bitmap, requireOk);
     }
 
-    /// @notice `load` without the margin.
+    /// @notice `load` without the margin, with the `updatedAt` of each position's price round (the round
+    ///         its price comes from when `Ok`), in `positions` order.
     function loadPositions(
         Layout storage s,
         Wiring memory w,
         address account,
         uint256 bitmap,
         bool requireOk
-    ) internal view returns (MarginMath.PositionData[] memory positions, bool pricesOk) {
+    ) internal view returns (MarginMath.PositionData[] memory positions, bool pricesOk, uint256[] memory roundTimes) {
         positions = new MarginMath.PositionData[](popcount(bitmap));
+        roundTimes = new uint256[](positions.length);
         pricesOk = true;
         uint256 n;
         while (bitmap != 0) {
@@ -246,7 +248,8 @@ library EngineLib {
             uint256 word = s.marketWords[marketId];
             bytes32 asset = marketAsset(s, marketId, word);
             IMarginEngine.Position memory pos = s.positions[account][marketId];
-            (uint256 priceWad, IChainlinkOracleAdapter.Status status) = w.oracle.price(asset);
+            (uint256 priceWad, IChainlinkOracleAdapter.Status status, uint256 updatedAt) = w.oracle.price(asset);
+            roundTimes[n] = updatedAt;
             if (status != IChainlinkOracleAdapter.Status.Ok) {
                 if (requireOk) revert IMarginEngine.MarginEngineBadPrice(asset, status);
                 pricesOk = false;

@@ -8,7 +8,6 @@ import {AccountSnapshot, CloseStep, Plan, Policy} from "../interfaces/RebalanceT
 import {ConstantsLib} from "./ConstantsLib.sol";
 import {EngineLib} from "./EngineLib.sol";
 import {MarginMath} from "./MarginMath.sol";
-import {SnapshotCodec} from "./SnapshotCodec.sol";
 import {WadMath} from "./WadMath.sol";
 
 /// @title RebalanceLogic
@@ -59,18 +58,12 @@ library RebalanceLogic {
     }
 
     /// @notice Rebalances `account` for `keeper` (see `IMarginEngine.rebalance`).
-    /// @dev `wiring` comes from the engine (this function runs only by delegatecall: the library's call
-    ///      protection rejects direct calls), so it is copied to memory without the decoder's checks.
     function rebalance(
         EngineLib.Layout storage s,
-        EngineLib.Wiring calldata wiring,
+        EngineLib.Wiring memory w,
         address account,
         address keeper
     ) external returns (uint256) {
-        EngineLib.Wiring memory w;
-        assembly ("memory-safe") {
-            calldatacopy(w, wiring, 0xa0)
-        }
         (Policy memory policy, uint256 flags) = EngineLib.loadPolicy(s, account);
         if (policy.strategy == address(0)) revert IMarginEngine.MarginEngineNoPolicy(account);
         if (flags & EngineLib.STRATEGY_APPROVED == 0)
@@ -78,18 +71,26 @@ library RebalanceLogic {
         uint256 bitmap = s.marketBitmap[account];
         if (bitmap == 0) revert IMarginEngine.MarginEngineNothingToRebalance(account, ConstantsLib.INFINITE_HEALTH);
         EngineLib.requireNotPausedIn(w, bitmap, IPauseGuardian.Action.Rebalance);
-        (AccountSnapshot memory snap, ) = _snapshot(s, w, account, bitmap, policy, flags, true);
+        (AccountSnapshot memory snap, , uint256[] memory roundTimes) = _snapshot(
+            s,
+            w,
+            account,
+            bitmap,
+            policy,
+            flags,
+            true
+        );
         // An owner rebalancing itself earns no reward (it would only move back into the same margin).
         if (keeper == account) snap.keeperRewardTokens = 0;
 
-        Plan memory plan = _plan(policy.strategy, snap);
+        Plan memory plan = IRebalanceStrategy(policy.strategy).plan(snap);
         if (_isEmpty(plan)) revert IMarginEngine.MarginEngineNothingToRebalance(account, snap.healthWad);
         // A sweep takes margin out of risk into the withdrawable reserve: it obeys the Withdraw pause.
         if (plan.sweepTokens != 0) EngineLib.requireNotPausedIn(w, bitmap, IPauseGuardian.Action.Withdraw);
         (bool ok, IMarginEngine.PlanError err, Result memory r) = check(snap, plan);
         if (!ok) revert IMarginEngine.MarginEngineInvalidPlan(err);
 
-        _execute(s, w, snap, plan, keeper, r.rewardTokens);
+        _execute(s, w, snap, plan, keeper, r.rewardTokens, roundTimes);
         emit IMarginEngine.Rebalanced(
             account,
             keeper,
@@ -103,24 +104,6 @@ library RebalanceLogic {
         return r.healthAfterWad;
     }
 
-    /// @dev `IRebalanceStrategy(strategy).plan(snap)`, with the snapshot encoded by `SnapshotCodec`.
-    function _plan(address strategy, AccountSnapshot memory snap) private view returns (Plan memory) {
-        bytes memory data = SnapshotCodec.encodePlanCall(snap);
-        bytes memory ret;
-        assembly ("memory-safe") {
-            let ok := staticcall(gas(), strategy, add(data, 0x20), mload(data), 0, 0)
-            ret := mload(0x40)
-            let size := returndatasize()
-            mstore(ret, size)
-            returndatacopy(add(ret, 0x20), 0, size)
-            if iszero(ok) {
-                revert(add(ret, 0x20), size)
-            }
-            mstore(0x40, and(add(add(ret, 0x3f), size), not(0x1f)))
-        }
-        return SnapshotCodec.decodePlan(ret);
-    }
-
     /// @notice The snapshot a strategy would receive for `account` now (prices whatever their status).
     function accountSnapshot(
         EngineLib.Layout storage s,
@@ -128,7 +111,7 @@ library RebalanceLogic {
         address account
     ) external view returns (AccountSnapshot memory snap, bool pricesOk) {
         (Policy memory policy, uint256 flags) = EngineLib.loadPolicy(s, account);
-        return _snapshot(s, w, account, s.marketBitmap[account], policy, flags, false);
+        (snap, pricesOk, ) = _snapshot(s, w, account, s.marketBitmap[account], policy, flags, false);
     }
 
     /// @notice What a keeper should do with `account` now (see `IMarginEngine.keeperAction`).
@@ -140,7 +123,15 @@ library RebalanceLogic {
         uint256 bitmap = s.marketBitmap[account];
         if (bitmap == 0) return (action, plan, false);
         (Policy memory policy, uint256 flags) = EngineLib.loadPolicy(s, account);
-        (AccountSnapshot memory snap, bool pricesOk) = _snapshot(s, w, account, bitmap, policy, flags, false);
+        (AccountSnapshot memory snap, bool pricesOk, uint256[] memory roundTimes) = _snapshot(
+            s,
+            w,
+            account,
+            bitmap,
+            policy,
+            flags,
+            false
+        );
         if (!pricesOk) return (action, plan, false);
         if (snap.healthWad < ConstantsLib.WAD) {
             if (_paused(w, bitmap, IPauseGuardian.Action.Liquidate)) return (action, plan, false);
@@ -165,7 +156,7 @@ library RebalanceLogic {
         if (!ok) return (action, plan, false);
         uint256 actedAt = s.ownerActionAt[account];
         if (actedAt != 0 && plan.closes.length != 0) {
-            (uint256 staleMarketId, , ) = _closeAtOwnerRound(s, w, snap, plan, actedAt);
+            (uint256 staleMarketId, , ) = _closeAtOwnerRound(snap, plan, roundTimes, actedAt);
             if (staleMarketId != 0) return (action, plan, false);
         }
         return (IMarginEngine.KeeperAction.Rebalance, plan, r.capped);
@@ -231,50 +222,39 @@ library RebalanceLogic {
 
     /// @dev Reverts when `plan` closes in a market whose round is not after the owner's last risk-relevant
     ///      action (it could have set up the reduce at a price it had seen); clears the record once every
-    ///      market of the account has a later round.
+    ///      market of the account has a later round. `roundTimes`: the snapshot's price rounds.
     function _checkOwnerRound(
         EngineLib.Layout storage s,
-        EngineLib.Wiring memory w,
         AccountSnapshot memory snap,
-        Plan memory plan
+        Plan memory plan,
+        uint256[] memory roundTimes
     ) private {
         uint256 actedAt = s.ownerActionAt[snap.account];
         if (actedAt == 0) return;
-        (uint256 staleMarketId, uint256 updatedAt, bool allAfter) = _closeAtOwnerRound(s, w, snap, plan, actedAt);
+        (uint256 staleMarketId, uint256 updatedAt, bool allAfter) = _closeAtOwnerRound(snap, plan, roundTimes, actedAt);
         if (staleMarketId != 0) {
             revert IMarginEngine.MarginEngineRoundNotAfterOwnerAction(snap.account, staleMarketId, updatedAt, actedAt);
         }
         if (allAfter) delete s.ownerActionAt[snap.account];
     }
 
-    /// @dev The first market `plan` closes in whose current round is not after `actedAt` (0: none) with
-    ///      that round's `updatedAt`, and whether every market of the account has a round after `actedAt`.
+    /// @dev The first market `plan` closes in whose price round (`roundTimes`, the `updatedAt` of each
+    ///      position's round) is not after `actedAt` (0: none) with that round's `updatedAt`, and whether
+    ///      every market of the account has a round after `actedAt`.
     function _closeAtOwnerRound(
-        EngineLib.Layout storage s,
-        EngineLib.Wiring memory w,
         AccountSnapshot memory snap,
         Plan memory plan,
+        uint256[] memory roundTimes,
         uint256 actedAt
-    ) private view returns (uint256 staleMarketId, uint256 updatedAt, bool allAfter) {
-        uint256[] memory times = new uint256[](snap.positions.length);
+    ) private pure returns (uint256 staleMarketId, uint256 updatedAt, bool allAfter) {
         allAfter = true;
-        for (uint256 i; i < times.length; ++i) {
-            times[i] = _roundTime(s, w, snap.positions[i].marketId);
-            if (times[i] <= actedAt) allAfter = false;
+        for (uint256 i; i < roundTimes.length; ++i) {
+            if (roundTimes[i] <= actedAt) allAfter = false;
         }
         for (uint256 i; i < plan.closes.length; ++i) {
             uint256 index = plan.closes[i].index;
-            if (times[index] <= actedAt) return (snap.positions[index].marketId, times[index], false);
+            if (roundTimes[index] <= actedAt) return (snap.positions[index].marketId, roundTimes[index], false);
         }
-    }
-
-    /// @dev `updatedAt` of `marketId`'s current round (0 when unreadable).
-    function _roundTime(
-        EngineLib.Layout storage s,
-        EngineLib.Wiring memory w,
-        uint256 marketId
-    ) private view returns (uint256 updatedAt) {
-        return w.oracle.latestRoundTime(EngineLib.marketAsset(s, marketId, s.marketWords[marketId]));
     }
 
     // ---------------------------------------------------------------- execution
@@ -285,7 +265,8 @@ library RebalanceLogic {
         AccountSnapshot memory snap,
         Plan memory plan,
         address keeper,
-        uint256 reward
+        uint256 reward,
+        uint256[] memory roundTimes
     ) private {
         address account = snap.account;
         // With a top-up, the reward leaves in the same vault call: validation proved the final margin
@@ -299,7 +280,7 @@ library RebalanceLogic {
             netWad += _executeClose(s, snap, plan.closes[i]);
         }
         if (plan.closes.length != 0) {
-            _checkOwnerRound(s, w, snap, plan); // reverts the closes above when refused
+            _checkOwnerRound(s, snap, plan, roundTimes); // reverts the closes above when refused
             int256 deltaTokens = EngineLib.toTraderDeltaTokens(netWad, snap.scale);
             if (deltaTokens < 0 && reward != 0) {
                 // A net loss goes to the pool and the reward to the keeper in one vault call (LP-only
@@ -379,14 +360,13 @@ library RebalanceLogic {
         Policy memory policy,
         uint256 strategyFlags,
         bool requireOk
-    ) private view returns (AccountSnapshot memory snap, bool pricesOk) {
+    ) private view returns (AccountSnapshot memory snap, bool pricesOk, uint256[] memory roundTimes) {
         if (policy.allowTopUp) {
             (snap.marginTokens, snap.reserveTokens) = w.vault.balancesOf(account);
         } else {
             snap.marginTokens = w.vault.marginOf(account);
         }
-        (snap.positions, pricesOk) = EngineLib.loadPositions(s, w, account, bitmap, requireOk);
-        uint256 n = snap.positions.length;
+        (snap.positions, pricesOk, roundTimes) = EngineLib.loadPositions(s, w, account, bitmap, requireOk);
         snap.account = account;
         snap.scale = w.scale;
         snap.policy = policy;
@@ -397,8 +377,18 @@ library RebalanceLogic {
         snap.healthWad = MarginMath.health(snap.equityWad, snap.maintenanceWad);
         uint256 reward = strategyFlags >> EngineLib.FLAGS_REWARD_SHIFT;
         snap.keeperRewardTokens = reward < policy.maxKeeperRewardTokens ? reward : policy.maxKeeperRewardTokens;
+        _marketData(s, w, snap, strategyFlags & EngineLib.STRATEGY_USES_VOLATILITY != 0);
+    }
+
+    /// @dev Fills the snapshot's per-position volatility (when the strategy reads it) and deleverage room.
+    function _marketData(
+        EngineLib.Layout storage s,
+        EngineLib.Wiring memory w,
+        AccountSnapshot memory snap,
+        bool readVolatility
+    ) private view {
+        uint256 n = snap.positions.length;
         snap.volatilityWad = new uint256[](n);
-        bool readVolatility = strategyFlags & EngineLib.STRATEGY_USES_VOLATILITY != 0;
         snap.deleverageRoomWad = new uint256[](n);
         for (uint256 i; i < n; ++i) {
             uint256 marketId = snap.positions[i].marketId;

@@ -315,11 +315,11 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
 
     /// @inheritdoc IChainlinkOracleAdapter
     /// @dev Reverts only with `ChainlinkOracleAdapterInsufficientGas`, when the caller starved a feed call.
-    function price(bytes32 asset) external view returns (uint256 priceWad, Status status) {
+    function price(bytes32 asset) external view returns (uint256 priceWad, Status status, uint256 updatedAt) {
         FeedParams memory params = _feedParams[asset];
-        if (params.feed == address(0)) return (0, Status.Invalid);
+        if (params.feed == address(0)) return (0, Status.Invalid, 0);
         (Quote memory quote, ) = _quote(asset, params);
-        return (quote.priceWad, quote.status);
+        return (quote.priceWad, quote.status, quote.updatedAt);
     }
 
     /// @inheritdoc IChainlinkOracleAdapter
@@ -332,12 +332,6 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
         if (quote.roundId != 0)
             (, , , , previousUpdatedAt) = FeedReader.readRound(params.feed, false, quote.roundId - 1);
         return (quote.priceWad, quote.status, quote.updatedAt, previousUpdatedAt);
-    }
-
-    /// @inheritdoc IChainlinkOracleAdapter
-    function latestRoundTime(bytes32 asset) external view returns (uint256 updatedAt) {
-        address feed = _feedParams[asset].feed;
-        if (feed != address(0)) (, , , , updatedAt) = FeedReader.readRound(feed, true, 0);
     }
 
     /// @inheritdoc IChainlinkOracleAdapter

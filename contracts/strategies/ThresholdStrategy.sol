@@ -4,7 +4,6 @@ pragma solidity 0.8.28;
 import {IRebalanceStrategy} from "../interfaces/IRebalanceStrategy.sol";
 import {AccountSnapshot, Plan} from "../interfaces/RebalanceTypes.sol";
 import {RebalanceMath} from "../libraries/RebalanceMath.sol";
-import {SnapshotCodec} from "../libraries/SnapshotCodec.sol";
 
 /// @title ThresholdStrategy
 /// @notice The policy's thresholds, nothing more: below the trigger health, restore the target health by
@@ -16,7 +15,7 @@ import {SnapshotCodec} from "../libraries/SnapshotCodec.sol";
 contract ThresholdStrategy is IRebalanceStrategy {
     /// @inheritdoc IRebalanceStrategy
     function plan(AccountSnapshot calldata snapshot) external pure returns (Plan memory) {
-        AccountSnapshot memory s = SnapshotCodec.decode(snapshot);
+        AccountSnapshot memory s = snapshot;
         if (s.healthWad < s.policy.triggerHealthWad) {
             return RebalanceMath.planToTarget(s, s.policy.targetHealthWad, false);
         }

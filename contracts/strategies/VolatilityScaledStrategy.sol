@@ -7,7 +7,6 @@ import {AccountSnapshot, Plan} from "../interfaces/RebalanceTypes.sol";
 import {ConstantsLib} from "../libraries/ConstantsLib.sol";
 import {MarginMath} from "../libraries/MarginMath.sol";
 import {RebalanceMath} from "../libraries/RebalanceMath.sol";
-import {SnapshotCodec} from "../libraries/SnapshotCodec.sol";
 import {RiskMath} from "../libraries/RiskMath.sol";
 import {WadMath} from "../libraries/WadMath.sol";
 
@@ -79,7 +78,7 @@ contract VolatilityScaledStrategy is IVolatilityScaledStrategy {
     /// @dev Restore (`P_hit > pMax` or health < trigger) to `h*`, deleverage first in turbulence; else sweep
     ///      to `h*` when health ≥ sweep health and `P_hit ≤ pTarget`; else nothing.
     function plan(AccountSnapshot calldata snapshot) external view returns (Plan memory) {
-        AccountSnapshot memory s = SnapshotCodec.decode(snapshot);
+        AccountSnapshot memory s = snapshot;
         if (s.maintenanceWad == 0) return RebalanceMath.planSweep(s, s.policy.targetHealthWad);
         uint256 riskWad = _portfolioRisk(s);
         uint256 pHitWad = _hitProbability(s, riskWad);
@@ -95,7 +94,7 @@ contract VolatilityScaledStrategy is IVolatilityScaledStrategy {
     /// @inheritdoc IRebalanceStrategy
     /// @dev `2·Φ(−D / (σ_p·√(τ/year)))`; 1e18 when `D ≤ 0`; 0 without positions.
     function hitProbability(AccountSnapshot calldata snapshot) external view returns (uint256) {
-        AccountSnapshot memory s = SnapshotCodec.decode(snapshot);
+        AccountSnapshot memory s = snapshot;
         if (s.maintenanceWad == 0) return 0;
         return _hitProbability(s, _portfolioRisk(s));
     }
@@ -144,7 +143,7 @@ contract VolatilityScaledStrategy is IVolatilityScaledStrategy {
     function targetHealth(
         AccountSnapshot calldata snapshot
     ) external view returns (uint256 targetHealthWad, bool turbulent) {
-        AccountSnapshot memory s = SnapshotCodec.decode(snapshot);
+        AccountSnapshot memory s = snapshot;
         return _targetHealth(s, _portfolioRisk(s));
     }
 

@@ -83,8 +83,7 @@ export async function ledger(
   }
   out.vaultBalance = await f.token.balanceOf(await f.vault.getAddress());
   out.poolBalance = await f.token.balanceOf(await f.pool.getAddress());
-  out.totalMargin = await f.vault.totalMargin();
-  out.totalReserve = await f.vault.totalReserve();
+  out.totalHeld = await f.vault.totalHeld();
   out.poolAssets = await f.pool.cashAssets();
   out.insurance = await f.pool.insuranceBalance();
   out.lpSupply = await f.pool.totalSupply();

@@ -112,7 +112,7 @@ export async function expectConservation(f: Ballast, accounts: string[]) {
   for (const a of accounts) sum += (await f.vault.marginOf(a)) + (await f.vault.reserveOf(a));
   const vaultBalance = await f.token.balanceOf(await f.vault.getAddress());
   expect(vaultBalance, "vault balance == Σ margin + Σ reserve").to.equal(sum);
-  expect(vaultBalance).to.equal((await f.vault.totalMargin()) + (await f.vault.totalReserve()));
+  expect(vaultBalance, "vault balance == totalHeld").to.equal(await f.vault.totalHeld());
   const poolBalance = await f.token.balanceOf(await f.pool.getAddress());
   expect(poolBalance, "pool balance == LP assets + insurance").to.equal(
     (await f.pool.cashAssets()) + (await f.pool.insuranceBalance()),

@@ -54,7 +54,7 @@ describe("Integration: a yield-bearing reserve", () => {
     );
     // Tokens held as plain balances still match the vault's ledger exactly.
     expect(await f.token.balanceOf(await f.vault.getAddress())).to.equal(
-      (await f.vault.totalMargin()) + (await f.vault.totalReserve()),
+      await f.vault.totalHeld(),
     );
   });
 });

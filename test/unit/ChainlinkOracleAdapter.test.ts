@@ -359,7 +359,7 @@ describe("ChainlinkOracleAdapter", function () {
         await expectPrice(adapter, ETH, wad("2000"), Status.Ok);
       });
 
-      it("reports the times of the latest round and the one before it (priceAndTime, latestRoundTime)", async function () {
+      it("reports the times of the latest round and the one before it (priceAndTime, price)", async function () {
         const { adapter, ethFeed } = await loadFixture(deployFixture);
         const first = (await ethFeed.latestRoundData()).updatedAt;
         // The first round of the feed: no round before it.
@@ -369,12 +369,12 @@ describe("ChainlinkOracleAdapter", function () {
         const second = (await ethFeed.latestRoundData()).updatedAt;
         expect(second).to.be.gt(first);
         expect(await adapter.priceAndTime(ETH)).to.deep.equal([wad("2010"), Status.Ok, second, first]);
-        expect(await adapter.latestRoundTime(ETH)).to.equal(second);
+        expect((await adapter.price(ETH))[2]).to.equal(second);
         // Graded like `price`: a stale round keeps its times.
         await time.increase(HEARTBEAT + 1);
         expect(await adapter.priceAndTime(ETH)).to.deep.equal([wad("2010"), Status.Stale, second, first]);
         expect(await adapter.priceAndTime(UNKNOWN)).to.deep.equal([0n, Status.Invalid, 0n, 0n]);
-        expect(await adapter.latestRoundTime(UNKNOWN)).to.equal(0n);
+        expect(await adapter.price(UNKNOWN)).to.deep.equal([0n, Status.Invalid, 0n]);
       });
 
       it("returns (0, Invalid) for an unknown asset", async function () {

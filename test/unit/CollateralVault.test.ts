@@ -70,7 +70,7 @@ describe("CollateralVault", function () {
 
   async function expectConserved(vault: CollateralVault, token: MockUSDC) {
     const held = await token.balanceOf(await vault.getAddress());
-    expect(held).to.equal((await vault.totalMargin()) + (await vault.totalReserve()));
+    expect(held).to.equal(await vault.totalHeld());
   }
 
   describe("deployment", function () {
@@ -79,8 +79,7 @@ describe("CollateralVault", function () {
       expect(await vault.token()).to.equal(await token.getAddress());
       expect(await vault.guardian()).to.equal(await guardian.getAddress());
       expect(await vault.engine()).to.equal(ethers.ZeroAddress);
-      expect(await vault.totalMargin()).to.equal(0n);
-      expect(await vault.totalReserve()).to.equal(0n);
+      expect(await vault.totalHeld()).to.equal(0n);
       expect(await vault.marginOf(alice.address)).to.equal(0n);
       expect(await vault.reserveOf(alice.address)).to.equal(0n);
     });
@@ -256,8 +255,7 @@ describe("CollateralVault", function () {
       expect(await token.balanceOf(vaultAddress)).to.equal(0n);
       expect(await vault.marginOf(alice.address)).to.equal(0n);
       expect(await vault.reserveOf(alice.address)).to.equal(0n);
-      expect(await vault.totalMargin()).to.equal(0n);
-      expect(await vault.totalReserve()).to.equal(0n);
+      expect(await vault.totalHeld()).to.equal(0n);
     });
   });
 
@@ -321,8 +319,7 @@ describe("CollateralVault", function () {
       expect(await vault.marginOf(alice.address)).to.equal(usdc(250));
       expect(await vault.marginOf(bob.address)).to.equal(0n);
       expect(await vault.reserveOf(alice.address)).to.equal(0n);
-      expect(await vault.totalMargin()).to.equal(usdc(250));
-      expect(await vault.totalReserve()).to.equal(0n);
+      expect(await vault.totalHeld()).to.equal(usdc(250));
       await expectConserved(vault, token);
     });
 
@@ -335,8 +332,7 @@ describe("CollateralVault", function () {
       );
       expect(await vault.reserveOf(alice.address)).to.equal(usdc(75));
       expect(await vault.marginOf(alice.address)).to.equal(0n);
-      expect(await vault.totalReserve()).to.equal(usdc(75));
-      expect(await vault.totalMargin()).to.equal(0n);
+      expect(await vault.totalHeld()).to.equal(usdc(75));
       await expectConserved(vault, token);
     });
 
@@ -349,7 +345,7 @@ describe("CollateralVault", function () {
       );
       expect(await vault.reserveOf(alice.address)).to.equal(usdc(380));
       expect(await vault.marginOf(alice.address)).to.equal(usdc(1_000));
-      expect(await vault.totalReserve()).to.equal(usdc(380));
+      expect(await vault.totalHeld()).to.equal(usdc(1_380));
       await expectConserved(vault, token);
     });
 
@@ -380,7 +376,7 @@ describe("CollateralVault", function () {
       ).to.changeTokenBalances(token, [vault, carol, engine], [-usdc(400), usdc(400), 0n]);
       expect(await vault.marginOf(alice.address)).to.equal(usdc(600));
       expect(await vault.reserveOf(alice.address)).to.equal(usdc(500));
-      expect(await vault.totalMargin()).to.equal(usdc(600));
+      expect(await vault.totalHeld()).to.equal(usdc(1_100));
       await expectConserved(vault, token);
     });
 
@@ -394,7 +390,7 @@ describe("CollateralVault", function () {
       await expect(tx).to.emit(vault, "MarginMoved").withArgs(alice.address, bob.address, usdc(2));
       expect(await vault.marginOf(alice.address)).to.equal(usdc(698));
       expect(await vault.marginOf(bob.address)).to.equal(usdc(2));
-      expect(await vault.totalMargin()).to.equal(usdc(700));
+      expect(await vault.totalHeld()).to.equal(usdc(1_200));
       // Without a payment nothing moves between accounts.
       await expect(
         vault.connect(engine).transferMarginAndPay(alice.address, carol.address, usdc(98), bob.address, 0n),
@@ -413,7 +409,7 @@ describe("CollateralVault", function () {
       await expect(tx).to.changeTokenBalance(token, vault, 0n);
       expect(await vault.marginOf(alice.address)).to.equal(usdc(750));
       expect(await vault.marginOf(bob.address)).to.equal(usdc(250));
-      expect(await vault.totalMargin()).to.equal(usdc(1_000));
+      expect(await vault.totalHeld()).to.equal(usdc(1_500));
       await expectConserved(vault, token);
     });
 
@@ -425,7 +421,7 @@ describe("CollateralVault", function () {
       expect(await vault.marginOf(alice.address)).to.equal(usdc(1_197));
       expect(await vault.reserveOf(alice.address)).to.equal(usdc(300));
       expect(await vault.marginOf(bob.address)).to.equal(usdc(3));
-      expect(await vault.totalMargin()).to.equal(usdc(1_200));
+      expect(await vault.totalHeld(), "a move inside the vault changes no total").to.equal(usdc(1_500));
       await expect(vault.connect(engine).reserveToMarginAndPay(alice.address, usdc(300), bob.address, 0n))
         .to.emit(vault, "ReserveMovedToMargin")
         .and.not.to.emit(vault, "MarginMoved");
@@ -444,7 +440,7 @@ describe("CollateralVault", function () {
         [0n, 0n, 0n],
       );
       expect(await vault.marginOf(bob.address)).to.equal(usdc(42));
-      expect(await vault.totalMargin()).to.equal(usdc(1_042));
+      expect(await vault.totalHeld()).to.equal(usdc(1_542));
       await expectConserved(vault, token);
     });
 
@@ -457,8 +453,7 @@ describe("CollateralVault", function () {
       );
       expect(await vault.marginOf(alice.address)).to.equal(usdc(1_200));
       expect(await vault.reserveOf(alice.address)).to.equal(usdc(300));
-      expect(await vault.totalMargin()).to.equal(usdc(1_200));
-      expect(await vault.totalReserve()).to.equal(usdc(300));
+      expect(await vault.totalHeld()).to.equal(usdc(1_500));
 
       await expect(vault.connect(engine).marginToReserve(alice.address, usdc(1_200))).to.changeTokenBalance(
         token,
@@ -467,8 +462,7 @@ describe("CollateralVault", function () {
       );
       expect(await vault.marginOf(alice.address)).to.equal(0n);
       expect(await vault.reserveOf(alice.address)).to.equal(usdc(1_500));
-      expect(await vault.totalMargin()).to.equal(0n);
-      expect(await vault.totalReserve()).to.equal(usdc(1_500));
+      expect(await vault.totalHeld()).to.equal(usdc(1_500));
       await expectConserved(vault, token);
     });
 
@@ -570,8 +564,7 @@ describe("CollateralVault", function () {
         for (const [account, amount] of reserve)
           expect(await vault.reserveOf(account), name).to.equal(amount);
         const sum = (m: Map<string, bigint>) => [...m.values()].reduce((x, y) => x + y, 0n);
-        expect(await vault.totalMargin(), name).to.equal(sum(margin));
-        expect(await vault.totalReserve(), name).to.equal(sum(reserve));
+        expect(await vault.totalHeld(), name).to.equal(sum(margin) + sum(reserve));
         expect(await token.balanceOf(vaultAddress), name).to.equal(vaultTokens);
         await expectConserved(vault, token);
       }
@@ -658,11 +651,10 @@ describe("CollateralVault", function () {
         }
       }
       const held = await f.token.balanceOf(vaultAddress);
-      expect(await f.vault.totalMargin(), `${label}: totalMargin`).to.equal(margin);
-      expect(await f.vault.totalReserve(), `${label}: totalReserve`).to.equal(plainReserve);
-      expect(held, `${label}: token.balanceOf(vault) == totalMargin + totalReserve`).to.equal(
+      expect(await f.vault.totalHeld(), `${label}: totalHeld == Σ margin + Σ plain reserve`).to.equal(
         margin + plainReserve,
       );
+      expect(held, `${label}: token.balanceOf(vault) == totalHeld`).to.equal(margin + plainReserve);
       for (const yieldVault of yieldVaults) {
         const address = await yieldVault.getAddress();
         expect(await yieldVault.balanceOf(vaultAddress), `${label}: V.balanceOf(vault) == Σ shares`).to.equal(
@@ -742,9 +734,8 @@ describe("CollateralVault", function () {
         expect(await vault.reserveVaultOf(alice.address)).to.equal(yvAddress);
         expect(await vault.reserveSharesOf(alice.address)).to.equal(expectedShares);
         expect(await vault.reserveOf(alice.address)).to.equal(usdc(500));
-        expect(await vault.totalReserve()).to.equal(0n);
+        expect(await vault.totalHeld(), "the reserve left for the yield vault").to.equal(usdc(1_000));
         expect(await vault.marginOf(alice.address)).to.equal(usdc(1_000));
-        expect(await vault.totalMargin()).to.equal(usdc(1_000));
         await expectInvariants(f, [alice.address], [yv, yv2]);
       });
 
@@ -765,7 +756,7 @@ describe("CollateralVault", function () {
         expect(await vault.reserveVaultOf(alice.address)).to.equal(ethers.ZeroAddress);
         expect(await vault.reserveSharesOf(alice.address)).to.equal(0n);
         expect(await vault.reserveOf(alice.address)).to.equal(expectedTokens);
-        expect(await vault.totalReserve()).to.equal(expectedTokens);
+        expect(await vault.totalHeld()).to.equal(usdc(1_000) + expectedTokens);
         await expectInvariants(f, [alice.address, bob.address], [yv, yv2]);
       });
 
@@ -829,7 +820,7 @@ describe("CollateralVault", function () {
         await expect(tx).to.emit(vault, "ReserveDeposited").withArgs(alice.address, bob.address, amount);
         await expect(tx).to.changeTokenBalances(token, [bob, vault, yv], [-amount, 0n, amount]);
         expect(await vault.reserveSharesOf(alice.address)).to.equal(sharesBefore + expectedShares);
-        expect(await vault.totalReserve()).to.equal(0n);
+        expect(await vault.totalHeld(), "tokens into a yield vault are not held").to.equal(usdc(1_000));
         await expectInvariants(f, [alice.address, bob.address], [yv, yv2]);
       });
 
@@ -919,7 +910,7 @@ describe("CollateralVault", function () {
       expect(await vault.reserveOf(bob.address)).to.be.within(usdc(275) - 1n, usdc(275));
       expect(await vault.reserveSharesOf(alice.address)).to.equal(aliceShares);
       expect(await vault.marginOf(alice.address)).to.equal(usdc(1_000));
-      expect(await vault.totalReserve()).to.equal(0n);
+      expect(await vault.totalHeld()).to.equal(usdc(1_000));
       await expectInvariants(f, [alice.address, bob.address], [yv, yv2]);
     });
 
@@ -938,7 +929,7 @@ describe("CollateralVault", function () {
         await expect(tx).to.changeTokenBalances(token, [yv, vault, engine], [-topUp, topUp, 0n]);
         expect(await vault.reserveSharesOf(alice.address)).to.equal(sharesBefore - expectedBurn);
         expect(await vault.marginOf(alice.address)).to.equal(usdc(1_000) + topUp);
-        expect(await vault.totalMargin()).to.equal(usdc(1_000) + topUp);
+        expect(await vault.totalHeld()).to.equal(usdc(1_000) + topUp);
         await expectInvariants(f, [alice.address, bob.address], [yv, yv2]);
       });
 
@@ -965,7 +956,7 @@ describe("CollateralVault", function () {
         await expect(tx).to.changeTokenBalances(token, [vault, yv], [-sweep, sweep]);
         expect(await vault.reserveSharesOf(alice.address)).to.equal(sharesBefore + expectedShares);
         expect(await vault.marginOf(alice.address)).to.equal(usdc(1_000) - sweep);
-        expect(await vault.totalMargin()).to.equal(usdc(1_000) - sweep);
+        expect(await vault.totalHeld()).to.equal(usdc(1_000) - sweep);
         await expectInvariants(f, [alice.address, bob.address], [yv, yv2]);
       });
 

@@ -20,18 +20,17 @@ const amounts = (
 
 /**
  * 1. Token conservation, exact to the wei: the vault holds Σ margin + Σ reserve of every account (which
- * must also equal its running totals), the pool its LP assets plus insurance, the engine and the keeper
+ * must also equal its running total), the pool its LP assets plus insurance, the engine and the keeper
  * contract nothing; no token is created or destroyed (the holders' balances sum to the supply); and every
  * token that entered or left the vault and the pool during the command is explained by its events.
  */
 export function checkConservation(w: World, pre: Snapshot, post: Snapshot, events: ProtocolEvent[]) {
   const margins = [...post.traders, ...post.others].map((a) => a.margin);
   const reserves = [...post.traders, ...post.others].map((a) => a.reserve);
-  expect(sum(margins), "Σ margin == vault.totalMargin").to.equal(post.vaultTotalMargin);
-  expect(sum(reserves), "Σ reserve == vault.totalReserve").to.equal(post.vaultTotalReserve);
-  expect(post.tokens.vault, "vault balance == totalMargin + totalReserve").to.equal(
-    post.vaultTotalMargin + post.vaultTotalReserve,
+  expect(sum(margins) + sum(reserves), "Σ margin + Σ reserve == vault.totalHeld").to.equal(
+    post.vaultTotalHeld,
   );
+  expect(post.tokens.vault, "vault balance == totalHeld").to.equal(post.vaultTotalHeld);
   expect(post.tokens.pool, "pool balance == LP assets + insurance").to.equal(
     post.poolCash + post.poolInsurance,
   );
@@ -157,7 +156,7 @@ export function checkRevertChangesNothing(pre: Snapshot, post: Snapshot, info: S
     traders: s.traders,
     others: s.others,
     tokens: s.tokens,
-    vault: [s.vaultTotalMargin, s.vaultTotalReserve],
+    vault: s.vaultTotalHeld,
     pool: [s.poolCash, s.poolInsurance, s.poolShares, s.lpShares],
   });
   expect(strip(post), "a refused command changes nothing").to.deep.equal(strip(pre));

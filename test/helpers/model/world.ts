@@ -210,8 +210,7 @@ export interface Snapshot {
   others: { margin: bigint; reserve: bigint }[];
   tokens: Record<string, bigint>;
   totalSupply: bigint;
-  vaultTotalMargin: bigint;
-  vaultTotalReserve: bigint;
+  vaultTotalHeld: bigint;
   /** `pool.totalAssets()`: cash with open trader PnL marked. */
   poolAssets: bigint;
   /** `pool.cashAssets()`: the pool's balance minus insurance. */
@@ -353,8 +352,7 @@ export class World {
       btcHs,
       tokenBalances,
       totalSupply,
-      vaultTotalMargin,
-      vaultTotalReserve,
+      vaultTotalHeld,
       poolAssets,
       poolCash,
       poolInsurance,
@@ -375,8 +373,7 @@ export class World {
       f.lens.healthAndSizes(traderAddrs, BTC_MARKET),
       Promise.all(holderNames.map((n) => f.token.balanceOf(this.holders[n]))),
       f.token.totalSupply(),
-      f.vault.totalMargin(),
-      f.vault.totalReserve(),
+      f.vault.totalHeld(),
       f.pool.totalAssets(),
       f.pool.cashAssets(),
       f.pool.insuranceBalance(),
@@ -417,8 +414,7 @@ export class World {
       others: otherBalances.map((b) => ({ margin: b[0], reserve: b[1] })),
       tokens,
       totalSupply,
-      vaultTotalMargin,
-      vaultTotalReserve,
+      vaultTotalHeld,
       poolAssets,
       poolCash,
       marks: {
