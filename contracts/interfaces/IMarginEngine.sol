@@ -33,7 +33,8 @@ interface IMarginEngine is IOracleRiskConsumer, IMarginEngineOrders {
         Undershoot,
         NoImprovement,
         SweepNotAllowed,
-        SweepTooLarge
+        SweepTooLarge,
+        LossExceedsMargin
     }
 
     /// @notice What a keeper should do with an account now.

@@ -377,12 +377,6 @@ library EngineLib {
         if (paused) revert IMarginEngine.MarginEnginePaused(marketId, action);
     }
 
-    /// @notice Net token flow of realised PnL minus fees (WAD), rounded against the account: a gain
-    ///         rounds down, a loss up.
-    function toTraderDeltaTokens(int256 netWad, uint256 scale) internal pure returns (int256) {
-        return netWad >= 0 ? int256(uint256(netWad) / scale) : -int256(Math.ceilDiv(uint256(-netWad), scale));
-    }
-
     /// @notice Number of set bits.
     function popcount(uint256 x) internal pure returns (uint256 n) {
         while (x != 0) {

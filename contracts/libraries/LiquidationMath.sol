@@ -2,6 +2,7 @@
 pragma solidity 0.8.28;
 
 import {IMarginEngine} from "../interfaces/IMarginEngine.sol";
+import {CloseMath} from "./CloseMath.sol";
 import {ConstantsLib} from "./ConstantsLib.sol";
 import {WadMath} from "./WadMath.sol";
 import {MarginMath} from "./MarginMath.sol";
@@ -187,8 +188,8 @@ library LiquidationMath {
             }
             closeSizes[i] = closeSize;
             pnl += MarginMath.pnlWad(closeSize, p.entryPriceWad, p.priceWad);
-            uint256 notional = MarginMath.notionalWad(closeSize, p.priceWad);
-            fee += notional.mulWadUp(p.feeWad);
+            (uint256 notional, uint256 closeFee) = CloseMath.feeOn(closeSize, p.priceWad, p.feeWad);
+            fee += closeFee;
             penalty += notional.mulWadUp(p.penaltyWad);
         }
         a.profit = pnl > 0 ? uint256(pnl).toTokenDown(scale) : 0;

@@ -5,6 +5,7 @@ import {IMarginEngine} from "../interfaces/IMarginEngine.sol";
 import {IPauseGuardian} from "../interfaces/IPauseGuardian.sol";
 import {IRebalanceStrategy} from "../interfaces/IRebalanceStrategy.sol";
 import {AccountSnapshot, CloseStep, Plan, Policy} from "../interfaces/RebalanceTypes.sol";
+import {CloseMath} from "./CloseMath.sol";
 import {ConstantsLib} from "./ConstantsLib.sol";
 import {EngineLib} from "./EngineLib.sol";
 import {MarginMath} from "./MarginMath.sol";
@@ -16,10 +17,11 @@ import {WadMath} from "./WadMath.sol";
 /// @dev The strategy plans; this library validates and executes. Validation simulates the plan step by
 ///      step on the snapshot, exactly as it will execute:
 ///      1. top-up: equity rises by the amount (health rises);
-///      2. each close, in plan order: the market fee is paid (equity falls by `notional·fee`) and the
-///         maintenance requirement falls by the closed part's; health must not fall at any step;
-///      3. the realised PnL and fees settle in token units (gain rounded down, loss up) and the keeper
-///         reward leaves margin.
+///      2. each close, in plan order, as `CloseMath.close` states it: its realised PnL less its fee settles
+///         into margin in token units, and the maintenance requirement falls by the closed part's; the
+///         margin must pay a net loss and health must not fall at any step;
+///      3. the keeper reward leaves margin.
+///      Execution applies the effects validation computed (`Result.closes`); nothing is computed twice.
 ///      The final health must exceed the initial one, stay within `OVERSHOOT_TOLERANCE` above the plan's
 ///      target (which must be at least the policy's), and reach the target (less `ROUNDING_TOLERANCE`)
 ///      unless every allowed means is exhausted (all reserve used when top-ups are allowed; every
@@ -38,23 +40,26 @@ library RebalanceLogic {
     /// @notice Highest target health a plan may aim for.
     uint256 internal constant MAX_PLAN_TARGET = 20e18;
 
-    /// @dev What a validated plan does.
+    /// @dev What a validated plan does; `closes[k]` is the effect of the plan's `k`-th close.
     struct Result {
         uint256 healthAfterWad;
         uint256 deleveragedNotionalWad;
         int256 traderDeltaTokens;
         uint256 rewardTokens;
         bool capped;
+        CloseMath.Effect[] closes;
     }
 
-    /// @dev Working state of a simulation (kept in memory to bound stack use).
+    /// @dev Working state of a simulation (kept in memory to bound stack use): the account after the
+    ///      top-up and the closes so far.
     struct Sim {
         int256 equityWad;
         uint256 maintenanceWad;
         uint256 healthWad;
-        int256 netWad;
+        uint256 marginTokens;
         int256[] sizes;
         uint256[] closedNotional;
+        CloseMath.Effect[] closes;
     }
 
     /// @notice Rebalances `account` for `keeper` (see `IMarginEngine.rebalance`).
@@ -90,7 +95,7 @@ library RebalanceLogic {
         (bool ok, IMarginEngine.PlanError err, Result memory r) = check(snap, plan);
         if (!ok) revert IMarginEngine.MarginEngineInvalidPlan(err);
 
-        _execute(s, w, snap, plan, keeper, r.rewardTokens, roundTimes);
+        _execute(s, w, snap, plan, keeper, r, roundTimes);
         emit IMarginEngine.Rebalanced(
             account,
             keeper,
@@ -182,24 +187,24 @@ library RebalanceLogic {
             return (false, IMarginEngine.PlanError.DeleverageNotAllowed, r);
         }
 
-        Sim memory sim = _startSim(snap, plan.topUpTokens);
+        Sim memory sim = _startSim(snap, plan);
         for (uint256 i; i < plan.closes.length; ++i) {
-            (bool stepOk, IMarginEngine.PlanError stepErr) = _simulateClose(snap, sim, plan.closes[i]);
+            (bool stepOk, IMarginEngine.PlanError stepErr) = _simulateClose(snap, sim, plan.closes[i], i);
             if (!stepOk) return (false, stepErr, r);
         }
+        r.closes = sim.closes;
         if (plan.closes.length != 0) r.deleveragedNotionalWad = _sum(sim.closedNotional);
-        r.traderDeltaTokens = EngineLib.toTraderDeltaTokens(sim.netWad, snap.scale);
-        int256 marginBeforeReward = int256(snap.marginTokens + plan.topUpTokens) + r.traderDeltaTokens;
-        if (marginBeforeReward < 0) return (false, IMarginEngine.PlanError.NoImprovement, r);
+        uint256 marginBeforeReward = sim.marginTokens;
+        r.traderDeltaTokens = int256(marginBeforeReward) - int256(snap.marginTokens + plan.topUpTokens);
         bool closedOut = _closedOut(sim.sizes);
         // A close-out pays the keeper what the margin has left, up to the reward; any other plan must
         // afford the whole reward.
         r.rewardTokens = snap.keeperRewardTokens;
-        if (uint256(marginBeforeReward) < r.rewardTokens) {
+        if (marginBeforeReward < r.rewardTokens) {
             if (!closedOut) return (false, IMarginEngine.PlanError.NoImprovement, r);
-            r.rewardTokens = uint256(marginBeforeReward);
+            r.rewardTokens = marginBeforeReward;
         }
-        r.healthAfterWad = _finalHealth(snap, sim.sizes, uint256(marginBeforeReward) - r.rewardTokens);
+        r.healthAfterWad = MarginMath.health(sim.equityWad - int256(r.rewardTokens * snap.scale), sim.maintenanceWad);
 
         if (r.healthAfterWad <= snap.healthWad) return (false, IMarginEngine.PlanError.NoImprovement, r);
         if (closedOut) {
@@ -213,7 +218,7 @@ library RebalanceLogic {
             return (false, IMarginEngine.PlanError.Overshoot, r);
         }
         if (r.healthAfterWad + ROUNDING_TOLERANCE < plan.targetHealthWad) {
-            uint256 marginLeft = uint256(marginBeforeReward) - r.rewardTokens;
+            uint256 marginLeft = marginBeforeReward - r.rewardTokens;
             if (!_exhausted(snap, plan, sim, marginLeft)) return (false, IMarginEngine.PlanError.Undershoot, r);
             r.capped = _anyCapped(snap, sim.sizes, sim.closedNotional);
         }
@@ -259,29 +264,31 @@ library RebalanceLogic {
 
     // ---------------------------------------------------------------- execution
 
+    /// @dev Applies the validated plan: top-up, the closes as `r.closes` computed them, their settled net,
+    ///      the sweep and the keeper reward.
     function _execute(
         EngineLib.Layout storage s,
         EngineLib.Wiring memory w,
         AccountSnapshot memory snap,
         Plan memory plan,
         address keeper,
-        uint256 reward,
+        Result memory r,
         uint256[] memory roundTimes
     ) private {
         address account = snap.account;
+        uint256 reward = r.rewardTokens;
         // With a top-up, the reward leaves in the same vault call: validation proved the final margin
         // non-negative, and every later debit is covered by it.
         if (plan.topUpTokens != 0) {
             w.vault.reserveToMarginAndPay(account, plan.topUpTokens, keeper, reward);
             reward = 0;
         }
-        int256 netWad;
         for (uint256 i; i < plan.closes.length; ++i) {
-            netWad += _executeClose(s, snap, plan.closes[i]);
+            _executeClose(s, snap, plan.closes[i], r.closes[i]);
         }
         if (plan.closes.length != 0) {
             _checkOwnerRound(s, snap, plan, roundTimes); // reverts the closes above when refused
-            int256 deltaTokens = EngineLib.toTraderDeltaTokens(netWad, snap.scale);
+            int256 deltaTokens = r.traderDeltaTokens;
             if (deltaTokens < 0 && reward != 0) {
                 // A net loss goes to the pool and the reward to the keeper in one vault call (LP-only
                 // income needs no pool call, as in `EngineLib.settle`).
@@ -295,15 +302,15 @@ library RebalanceLogic {
         if (reward != 0) w.vault.moveMargin(account, keeper, reward);
     }
 
-    /// @dev Closes one step at the oracle price; returns realised PnL minus fee (WAD).
+    /// @dev Closes one step at the oracle price with its validated effect `e`.
     function _executeClose(
         EngineLib.Layout storage s,
         AccountSnapshot memory snap,
-        CloseStep memory step
-    ) private returns (int256) {
+        CloseStep memory step,
+        CloseMath.Effect memory e
+    ) private {
         MarginMath.PositionData memory p = snap.positions[step.index];
         int256 newSize = p.sizeWad - step.sizeWad;
-        uint256 notional = MarginMath.notionalWad(step.sizeWad, p.priceWad);
         EngineLib.applyPositionChange(
             s,
             snap.account,
@@ -313,31 +320,18 @@ library RebalanceLogic {
             newSize,
             p.entryPriceWad
         );
-        _useDeleverageRoom(s, p.marketId, notional);
-        (int256 pnl, uint256 feeWad) = _emitClose(snap, p, step.sizeWad, notional);
-        snap.positions[step.index].sizeWad = newSize;
-        return pnl - int256(feeWad);
-    }
-
-    function _emitClose(
-        AccountSnapshot memory snap,
-        MarginMath.PositionData memory p,
-        int256 closeSize,
-        uint256 notional
-    ) private returns (int256 pnl, uint256 feeWad) {
-        int256 newSize = p.sizeWad - closeSize;
-        feeWad = notional.mulWadUp(p.feeWad);
-        pnl = MarginMath.pnlWad(closeSize, p.entryPriceWad, p.priceWad);
+        _useDeleverageRoom(s, p.marketId, e.notionalWad);
         emit IMarginEngine.PositionModified(
             snap.account,
             p.marketId,
-            -closeSize,
+            -step.sizeWad,
             newSize,
             p.priceWad,
             newSize == 0 ? 0 : p.entryPriceWad,
-            pnl,
-            feeWad.toTokenUp(snap.scale)
+            e.realisedPnlWad,
+            e.feeWad.toTokenUp(snap.scale)
         );
+        snap.positions[step.index].sizeWad = newSize;
     }
 
     function _useDeleverageRoom(EngineLib.Layout storage s, uint256 marketId, uint256 notionalWad) private {
@@ -420,7 +414,7 @@ library RebalanceLogic {
         uint256 notional = MarginMath.notionalWad(p.sizeWad, p.priceWad);
         if (snap.healthWad >= protectedHealthWad) return 0;
         int256 gap = int256(snap.maintenanceWad.mulWadUp(protectedHealthWad)) - snap.equityWad;
-        uint256 relief = protectedHealthWad.mulWadDown(p.mmrWad) - p.feeWad;
+        uint256 relief = CloseMath.healthRelief(p, protectedHealthWad);
         uint256 need = uint256(gap).divWadUp(relief);
         return need < notional ? need : notional;
     }
@@ -468,62 +462,56 @@ library RebalanceLogic {
         return (true, IMarginEngine.PlanError.SweepTooLarge, r);
     }
 
-    function _startSim(AccountSnapshot memory snap, uint256 topUpTokens) private pure returns (Sim memory sim) {
+    function _startSim(AccountSnapshot memory snap, Plan memory plan) private pure returns (Sim memory sim) {
         uint256 n = snap.positions.length;
-        sim.equityWad = snap.equityWad + int256(topUpTokens * snap.scale);
+        sim.marginTokens = snap.marginTokens + plan.topUpTokens;
+        sim.equityWad = snap.equityWad + int256(plan.topUpTokens * snap.scale);
         sim.maintenanceWad = snap.maintenanceWad;
         sim.healthWad = MarginMath.health(sim.equityWad, sim.maintenanceWad);
         sim.sizes = new int256[](n);
         sim.closedNotional = new uint256[](n);
+        sim.closes = new CloseMath.Effect[](plan.closes.length);
         for (uint256 i; i < n; ++i) sim.sizes[i] = snap.positions[i].sizeWad;
     }
 
+    /// @dev Applies the plan's `k`-th close, `step`, to `sim` (`CloseMath.close`), refusing an invalid close,
+    ///      one beyond its market's room, a net loss the margin cannot pay, or a step that lowers health.
     function _simulateClose(
         AccountSnapshot memory snap,
         Sim memory sim,
-        CloseStep memory step
+        CloseStep memory step,
+        uint256 k
     ) private pure returns (bool, IMarginEngine.PlanError) {
         if (step.index >= snap.positions.length) return (false, IMarginEngine.PlanError.InvalidClose);
-        MarginMath.PositionData memory p = snap.positions[step.index];
         int256 size = sim.sizes[step.index];
         int256 c = step.sizeWad;
         if (c == 0 || (c > 0) != (size > 0) || WadMath.abs(c) > WadMath.abs(size)) {
             return (false, IMarginEngine.PlanError.InvalidClose);
         }
-        uint256 notional = MarginMath.notionalWad(c, p.priceWad);
-        sim.closedNotional[step.index] += notional;
+        CloseMath.Effect memory e = CloseMath.close(
+            snap.positions[step.index],
+            size,
+            c,
+            sim.equityWad,
+            sim.maintenanceWad,
+            snap.scale
+        );
+        sim.closedNotional[step.index] += e.notionalWad;
         if (sim.closedNotional[step.index] > snap.deleverageRoomWad[step.index]) {
             return (false, IMarginEngine.PlanError.DeleverageCapExceeded);
         }
-        uint256 feeWad = notional.mulWadUp(p.feeWad);
-        sim.equityWad -= int256(feeWad);
-        sim.netWad += MarginMath.pnlWad(c, p.entryPriceWad, p.priceWad) - int256(feeWad);
-        sim.maintenanceWad =
-            sim.maintenanceWad +
-            MarginMath.notionalWad(size - c, p.priceWad).mulWadUp(p.mmrWad) -
-            MarginMath.notionalWad(size, p.priceWad).mulWadUp(p.mmrWad);
+        if (e.netTokens < 0 && uint256(-e.netTokens) > sim.marginTokens) {
+            return (false, IMarginEngine.PlanError.LossExceedsMargin);
+        }
+        sim.marginTokens = uint256(int256(sim.marginTokens) + e.netTokens);
+        sim.equityWad = e.equityAfterWad;
+        sim.maintenanceWad = e.maintenanceAfterWad;
         sim.sizes[step.index] = size - c;
+        sim.closes[k] = e;
         uint256 h = MarginMath.health(sim.equityWad, sim.maintenanceWad);
         if (h < sim.healthWad) return (false, IMarginEngine.PlanError.StepLowersHealth);
         sim.healthWad = h;
         return (true, IMarginEngine.PlanError.InvalidClose);
-    }
-
-    /// @dev Health of the snapshot's positions at `sizes` with `marginTokens` of margin (as
-    ///      `EngineLib.healthOf`, without building the positions).
-    function _finalHealth(
-        AccountSnapshot memory snap,
-        int256[] memory sizes,
-        uint256 marginTokens
-    ) private pure returns (uint256) {
-        int256 equity = int256(marginTokens * snap.scale);
-        uint256 maintenance;
-        for (uint256 i; i < sizes.length; ++i) {
-            MarginMath.PositionData memory p = snap.positions[i];
-            equity += MarginMath.pnlWad(sizes[i], p.entryPriceWad, p.priceWad);
-            maintenance += MarginMath.notionalWad(sizes[i], p.priceWad).mulWadUp(p.mmrWad);
-        }
-        return MarginMath.health(equity, maintenance);
     }
 
     /// @dev Whether the plan used every allowed means: all reserve (top-ups allowed) and, for every position
@@ -554,7 +542,7 @@ library RebalanceLogic {
 
     /// @dev Whether closing `size` of `p` at its price realises a net loss (PnL less the fee).
     function _closeLoses(MarginMath.PositionData memory p, int256 size) private pure returns (bool) {
-        uint256 fee = MarginMath.notionalWad(size, p.priceWad).mulWadUp(p.feeWad);
+        (, uint256 fee) = CloseMath.feeOn(size, p.priceWad, p.feeWad);
         return MarginMath.pnlWad(size, p.entryPriceWad, p.priceWad) < int256(fee);
     }
 

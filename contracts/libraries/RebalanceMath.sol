@@ -3,6 +3,7 @@ pragma solidity 0.8.28;
 
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {AccountSnapshot, CloseStep, Plan} from "../interfaces/RebalanceTypes.sol";
+import {CloseMath} from "./CloseMath.sol";
 import {ConstantsLib} from "./ConstantsLib.sol";
 import {MarginMath} from "./MarginMath.sol";
 import {WadMath} from "./WadMath.sol";
@@ -319,16 +320,18 @@ library RebalanceMath {
             int256 size = a.sizesWad[step.index];
             if (step.sizeWad == 0 || (step.sizeWad > 0) != (size > 0) || WadMath.abs(step.sizeWad) > WadMath.abs(size))
                 revert RebalanceMathInvalidClose(step.index, step.sizeWad);
-            (int256 netTokens, int256 equityAfter, uint256 maintenanceAfter) = _closeEffect(
-                a,
+            CloseMath.Effect memory e = CloseMath.close(
                 s.positions[step.index],
                 size,
-                step.sizeWad
+                step.sizeWad,
+                a.equityWad,
+                a.maintenanceWad,
+                a.scale
             );
-            if (netTokens < 0 && uint256(-netTokens) > a.marginTokens) {
-                revert RebalanceMathLossExceedsMargin(uint256(-netTokens), a.marginTokens);
+            if (e.netTokens < 0 && uint256(-e.netTokens) > a.marginTokens) {
+                revert RebalanceMathLossExceedsMargin(uint256(-e.netTokens), a.marginTokens);
             }
-            _commit(a, step, netTokens, equityAfter, maintenanceAfter);
+            _commit(a, step, e);
             path[j + 1] = MarginMath.health(a.equityWad, a.maintenanceWad);
         }
 
@@ -446,7 +449,7 @@ library RebalanceMath {
         for (uint256 k; k < n; ++k) {
             MarginMath.PositionData memory p = s.positions[order[k]];
             int256 net = _netCostPerSize(p, a.sizesWad[order[k]]);
-            uint256 relief = p.priceWad.mulWadDown(a.targetHealthWad.mulWadDown(p.mmrWad) - p.feeWad) + 1;
+            uint256 relief = p.priceWad.mulWadDown(CloseMath.healthRelief(p, a.targetHealthWad)) + 1;
             // Net cost: relief per unit of it (< 2**200); else first, the most gain per unit of relief first.
             score[k] = net > 0 ? relief.divWadDown(uint256(net)) : (1 << 200) + uint256(-net).divWadDown(relief);
             uint256 j = k;
@@ -473,12 +476,15 @@ library RebalanceMath {
         uint256 closeAbs = _closeSize(a, p, i, gapWad, roomWad);
         if (closeAbs == 0) return step;
         int256 closeWad = size > 0 ? int256(closeAbs) : -int256(closeAbs);
-        (int256 netTokens, int256 equityAfter, uint256 maintenanceAfter) = _closeEffect(a, p, size, closeWad);
-        if (MarginMath.health(equityAfter, maintenanceAfter) < MarginMath.health(a.equityWad, a.maintenanceWad)) {
+        CloseMath.Effect memory e = CloseMath.close(p, size, closeWad, a.equityWad, a.maintenanceWad, a.scale);
+        if (
+            MarginMath.health(e.equityAfterWad, e.maintenanceAfterWad) <
+            MarginMath.health(a.equityWad, a.maintenanceWad)
+        ) {
             return step;
         }
         step.sizeWad = closeWad;
-        _commit(a, step, netTokens, equityAfter, maintenanceAfter);
+        _commit(a, step, e);
     }
 
     /// @dev Size (magnitude) to close in position `i` for `gapWad` (`planToTarget`; ⌈c·P⌉ ≤ room ⇔ c ≤ ⌊room/P⌋).
@@ -490,7 +496,7 @@ library RebalanceMath {
         uint256 roomWad
     ) private pure returns (uint256 closeAbs) {
         uint256 sizeAbs = WadMath.abs(a.sizesWad[i]);
-        uint256 reliefWad = a.targetHealthWad.mulWadDown(p.mmrWad) - p.feeWad;
+        uint256 reliefWad = CloseMath.healthRelief(p, a.targetHealthWad);
         uint256 notionalWad = (gapWad + a.scale + CLOSE_ROUNDING_SLACK_WAD).divWadUp(reliefWad);
         closeAbs = notionalWad.divWadUp(p.priceWad);
         uint256 shortWad = _shortfall(a);
@@ -540,42 +546,11 @@ library RebalanceMath {
         return _gapLeft(a) > 0 || _shortfall(a) != 0;
     }
 
-    /// @dev Effect of closing `closeWad` of a position of size `sizeWad`, as the engine settles it: net
-    ///      token flow (realised PnL minus fee; gain rounded down, loss up), equity and maintenance after.
-    function _closeEffect(
-        Account memory a,
-        MarginMath.PositionData memory p,
-        int256 sizeWad,
-        int256 closeWad
-    ) private pure returns (int256 netTokens, int256 equityAfter, uint256 maintenanceAfter) {
-        int256 remaining = sizeWad - closeWad;
-        int256 realisedWad = MarginMath.pnlWad(closeWad, p.entryPriceWad, p.priceWad);
-        uint256 feeWad = MarginMath.notionalWad(closeWad, p.priceWad).mulWadUp(p.feeWad);
-        int256 netWad = realisedWad - int256(feeWad);
-        netTokens =
-            netWad >= 0 ? int256(uint256(netWad).toTokenDown(a.scale)) : -int256(uint256(-netWad).toTokenUp(a.scale));
-        equityAfter =
-            a.equityWad +
-            netTokens * int256(a.scale) +
-            MarginMath.pnlWad(remaining, p.entryPriceWad, p.priceWad) -
-            MarginMath.pnlWad(sizeWad, p.entryPriceWad, p.priceWad);
-        maintenanceAfter =
-            a.maintenanceWad +
-            MarginMath.notionalWad(remaining, p.priceWad).mulWadUp(p.mmrWad) -
-            MarginMath.notionalWad(sizeWad, p.priceWad).mulWadUp(p.mmrWad);
-    }
-
-    /// @dev Writes a close into `a`.
-    function _commit(
-        Account memory a,
-        CloseStep memory step,
-        int256 netTokens,
-        int256 equityAfter,
-        uint256 maintenanceAfter
-    ) private pure {
-        a.marginTokens = uint256(int256(a.marginTokens) + netTokens);
-        a.equityWad = equityAfter;
-        a.maintenanceWad = maintenanceAfter;
+    /// @dev Writes a close, with its effect `e`, into `a`.
+    function _commit(Account memory a, CloseStep memory step, CloseMath.Effect memory e) private pure {
+        a.marginTokens = uint256(int256(a.marginTokens) + e.netTokens);
+        a.equityWad = e.equityAfterWad;
+        a.maintenanceWad = e.maintenanceAfterWad;
         a.sizesWad[step.index] -= step.sizeWad;
     }
 

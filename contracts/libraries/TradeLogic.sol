@@ -5,6 +5,7 @@ import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IMarginEngine} from "../interfaces/IMarginEngine.sol";
 import {ICollateralVault} from "../interfaces/ICollateralVault.sol";
 import {IPauseGuardian} from "../interfaces/IPauseGuardian.sol";
+import {CloseMath} from "./CloseMath.sol";
 import {ConstantsLib} from "./ConstantsLib.sol";
 import {EngineLib} from "./EngineLib.sol";
 import {MarginMath} from "./MarginMath.sol";
@@ -163,7 +164,9 @@ library TradeLogic {
     }
 
     /// @dev Realised PnL on the reduced part, the new entry price, the fee on the whole traded
-    ///      notional, and the net token flow to the account (gain rounded down, loss and fee up).
+    ///      notional (`CloseMath.feeOn`), and the net settled in token units (`CloseMath.toTokens`). A trade
+    ///      that only reduces is exactly the close `CloseMath.close` states; one that flips also pays the
+    ///      fee on the part it opens.
     function _priceTrade(Trade memory t, int256 delta, uint256 feeRateWad, uint256 scale) private pure {
         if (t.reduces) {
             int256 closed = WadMath.abs(delta) >= WadMath.abs(t.oldSize) ? t.oldSize : -delta;
@@ -172,9 +175,8 @@ library TradeLogic {
         } else {
             t.newEntry = MarginMath.averageEntryWad(t.oldSize, t.oldEntry, delta, t.priceWad);
         }
-        t.feeWad = MarginMath.notionalWad(delta, t.priceWad).mulWadUp(feeRateWad);
-        int256 netWad = t.realizedPnlWad - int256(t.feeWad);
-        t.traderDeltaTokens = EngineLib.toTraderDeltaTokens(netWad, scale);
+        (, t.feeWad) = CloseMath.feeOn(delta, t.priceWad, feeRateWad);
+        t.traderDeltaTokens = CloseMath.toTokens(t.realizedPnlWad - int256(t.feeWad), scale);
     }
 
     /// @dev Checks the open-interest caps of `marketId` and that the pool's cash (`cashAssets`, open PnL

@@ -20,6 +20,7 @@ export const ENUMS: Record<string, readonly string[]> = {
     "NoImprovement",
     "SweepNotAllowed",
     "SweepTooLarge",
+    "LossExceedsMargin",
   ],
   "IPauseGuardian.Action": ["Open", "Close", "Deposit", "Withdraw", "Rebalance", "Liquidate"],
   "IRebalanceKeeper.SkipReason": ["RebalanceFailed", "LiquidationFailed"],

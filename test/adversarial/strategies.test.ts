@@ -36,6 +36,7 @@ const PlanError = {
   NoImprovement: 10,
   SweepNotAllowed: 11,
   SweepTooLarge: 12,
+  LossExceedsMargin: 13,
 };
 const coder = AbiCoder.defaultAbiCoder();
 const perform = (r: string[]) =>

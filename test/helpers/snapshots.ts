@@ -110,6 +110,58 @@ export const maintenanceOf = (positions: Position[]) =>
 export const initialOf = (positions: Position[]) =>
   positions.reduce((m, p) => m + mulWadUp(notionalWad(p.sizeWad, p.priceWad), p.imrWad), 0n);
 
+/** `CloseMath.toTokens`: a net realised amount settled in tokens, a gain rounded down and a loss up. */
+export const settleTokens = (netWad: bigint, scale: bigint) =>
+  netWad >= 0n ? toTokenDown(netWad, scale) : -toTokenUp(-netWad, scale);
+
+/** `CloseMath.feeOn`: notional ⌈|size|·P⌉ and fee ⌈notional·rate⌉. */
+export function feeOn(sizeWad: bigint, priceWad: bigint, feeRateWad: bigint) {
+  const notional = notionalWad(sizeWad, priceWad);
+  return { notionalWad: notional, feeWad: mulWadUp(notional, feeRateWad) };
+}
+
+/** `CloseMath.Effect`. */
+export interface CloseEffect {
+  notionalWad: bigint;
+  feeWad: bigint;
+  realisedPnlWad: bigint;
+  netTokens: bigint;
+  equityAfterWad: bigint;
+  maintenanceAfterWad: bigint;
+}
+
+/**
+ * `CloseMath.close`: closing `closeWad` of `p` (now of size `sizeWad`) on an account with `equityWad` and
+ * `maintenanceWad`. The realised PnL less the fee settles in tokens; equity takes the settled net and the
+ * change in unrealised PnL; maintenance the change of this position's term.
+ */
+export function closeEffect(
+  p: Position,
+  sizeWad: bigint,
+  closeWad: bigint,
+  equityWad: bigint,
+  maintenanceWad: bigint,
+  scale: bigint,
+): CloseEffect {
+  const remaining = sizeWad - closeWad;
+  const { notionalWad: notional, feeWad } = feeOn(closeWad, p.priceWad, p.feeWad);
+  const realisedPnlWad = pnlWad(closeWad, p.entryPriceWad, p.priceWad);
+  const netTokens = settleTokens(realisedPnlWad - feeWad, scale);
+  const term = (size: bigint) => mulWadUp(notionalWad(size, p.priceWad), p.mmrWad);
+  return {
+    notionalWad: notional,
+    feeWad,
+    realisedPnlWad,
+    netTokens,
+    equityAfterWad:
+      equityWad +
+      netTokens * scale +
+      pnlWad(remaining, p.entryPriceWad, p.priceWad) -
+      pnlWad(sizeWad, p.entryPriceWad, p.priceWad),
+    maintenanceAfterWad: maintenanceWad + term(remaining) - term(sizeWad),
+  };
+}
+
 /** `MarginMath.health`: rounded down; no requirement → infinite; non-positive equity → 0. */
 export function healthOf(equityWad: bigint, maintenanceWad: bigint): bigint {
   if (maintenanceWad === 0n) return INFINITE_HEALTH;
@@ -231,8 +283,8 @@ export interface Execution {
 
 /**
  * Executes `plan` on `s` the way the engine does, recomputing the account from scratch after every step:
- * top-up; each close realises PnL minus a fee of `⌈⌈|c|·P⌉·fee⌉`, settled in tokens (net gain rounded down,
- * net loss up); then the sweep and the keeper reward leave margin. Throws where the engine would refuse.
+ * top-up; each close settles its realised PnL less its fee (`closeEffect`), refused when the margin cannot
+ * pay a net loss; then the sweep and the keeper reward leave margin. Throws where the engine would refuse.
  * An empty plan executes nothing and pays no reward.
  */
 export function execute(s: Snapshot, plan: Plan): Execution {
@@ -247,11 +299,7 @@ export function execute(s: Snapshot, plan: Plan): Execution {
     if (!p || c.sizeWad === 0n || c.sizeWad > 0n !== p.sizeWad > 0n || abs(c.sizeWad) > abs(p.sizeWad)) {
       throw new Error(`invalid close ${c.index} ${c.sizeWad}`);
     }
-    const realised = pnlWad(c.sizeWad, p.entryPriceWad, p.priceWad);
-    const closedNotional = notionalWad(c.sizeWad, p.priceWad);
-    const fee = mulWadUp(closedNotional, p.feeWad);
-    const net = realised - fee;
-    const netTokens = net >= 0n ? toTokenDown(net, s.scale) : -toTokenUp(-net, s.scale);
+    const { notionalWad: closedNotional, netTokens } = closeEffect(p, p.sizeWad, c.sizeWad, 0n, 0n, s.scale);
     if (netTokens < 0n && -netTokens > margin) throw new Error("loss exceeds margin");
     margin += netTokens;
     p.sizeWad -= c.sizeWad;

@@ -99,7 +99,7 @@ function close(s: Snapshot, st: State, i: number, closeAbs: bigint): State | nul
 function mostClosable(s: Snapshot, st: State, i: number): bigint {
   const p = s.positions[i];
   let most = abs(st.sizes[i]);
-  if (st.rooms[i] !== UNCAPPED) most = (c => (c < most ? c : most))((st.rooms[i] * WAD) / p.priceWad);
+  if (st.rooms[i] !== UNCAPPED) most = ((c) => (c < most ? c : most))((st.rooms[i] * WAD) / p.priceWad);
   const k = costPerSize(p, st.sizes[i]);
   if (k > 0n) {
     const payable = st.margin * s.scale - 8n;
@@ -133,7 +133,10 @@ function referenceReaches(s: Snapshot, target: bigint): boolean {
     }
     return false;
   };
-  return search(start, s.positions.map(() => false));
+  return search(
+    start,
+    s.positions.map(() => false),
+  );
 }
 
 // ------------------------------------------------------------------------------------------ cases
@@ -164,7 +167,8 @@ const positionArb = (marketId: bigint) =>
         // fee ≤ mmr/4: every close helps at any target ≥ 1.5 and raises health above 0.25.
         feeWad: (r.feeSixteenths * mmrWad) / 16n,
       });
-      const room = r.roomPercent === null ? UNCAPPED : (notionalWad(sizeWad, priceWad) * r.roomPercent) / 100n;
+      const room =
+        r.roomPercent === null ? UNCAPPED : (notionalWad(sizeWad, priceWad) * r.roomPercent) / 100n;
       return { p, room };
     });
 
@@ -270,6 +274,9 @@ describe("Property: the planner reaches the target whenever a brute-force search
           const { finalHealthWad } = execute(s, plan);
           expect(finalHealthWad, "raises health").to.be.gt(s.healthWad);
           const [ok, err, healthAfter] = await engine.check(s, plan);
+          // One close rule (CloseMath): where the engine accepts, its health after the plan is the
+          // reference execution's, to the wei.
+          if (ok) expect(healthAfter, "engine health after == reference execution").to.equal(finalHealthWad);
           if (reachable) {
             expect(ok, `engine accepts (error ${err})`).to.equal(true);
             expect(healthAfter + ROUNDING_TOLERANCE, "reaches the target").to.be.gte(target);

@@ -33,6 +33,7 @@ const PlanError = {
   NoImprovement: 10,
   SweepNotAllowed: 11,
   SweepTooLarge: 12,
+  LossExceedsMargin: 13,
 };
 const KeeperAction = { None: 0n, Rebalance: 1n, Liquidate: 2n };
 
