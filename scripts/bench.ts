@@ -164,8 +164,21 @@ async function main() {
   await revert(base);
 
   // Rebalances: the price falls until the account is under its trigger (health ≈ 1.42).
-  const rebalanceCase = async (markets: number, topUp: boolean) => {
+  const rebalanceCase = async (markets: number, topUp: boolean, behindProxy = false) => {
     const id = await snapshot();
+    if (behindProxy) {
+      const { DEFAULTS } = await import("../ignition/modules/core");
+      // ETH/USD as on mainnet: the adapter reads a proxy in front of the aggregator (same rounds).
+      const proxy = await ethers.deployContract("AggregatorProxyMock", [await c.ethFeed.getAddress()]);
+      await c.oracle.setFeed(
+        c.feeds[0].asset,
+        proxy,
+        DEFAULTS.heartbeat,
+        DEFAULTS.eth.minPriceWad,
+        DEFAULTS.eth.maxPriceWad,
+        DEFAULTS.maxDeviationWad,
+      );
+    }
     const w = await newTrader(c, 10_000, 5_000);
     await c.vault.connect(w).depositMargin(w.address, usdc(10_000));
     await c.vault.connect(w).depositReserve(w.address, usdc(5_000));
@@ -183,6 +196,7 @@ async function main() {
     return { used, closes: plan.closes.length };
   };
   g.rebalanceTopUp = (await rebalanceCase(1, true)).used;
+  g.rebalanceTopUpBehindProxy = (await rebalanceCase(1, true, true)).used;
   const d1 = await rebalanceCase(1, false);
   const d2 = await rebalanceCase(2, false);
   const d4 = await rebalanceCase(4, false);
@@ -208,8 +222,17 @@ async function main() {
     const w = await newTrader(c, 10_000, 0);
     await c.vault.connect(w).depositMargin(w.address, usdc(10_000));
     await openBook(c, w, 10_000, 10, 1);
+    // A second, identical account: liquidated first, it makes the insurance slot and the liquidator's
+    // USDC balance non-zero before the measured liquidation (the steady state, beside the first one).
+    const other = await newTrader(c, 10_000, 0);
+    await c.vault.connect(other).depositMargin(other.address, usdc(10_000));
+    await openBook(c, other, 10_000, 10, 1);
     await move(c, 0.915);
+    const first = await snapshot();
     g.liquidate = await gas(c.engine.connect(c.keeper).liquidate(w.address));
+    await revert(first);
+    await c.engine.connect(c.keeper).liquidate(other.address);
+    g.liquidateSteadyState = await gas(c.engine.connect(c.keeper).liquidate(w.address));
     await revert(id);
   }
 

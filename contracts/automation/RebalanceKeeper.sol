@@ -11,6 +11,7 @@ import {IPauseGuardian} from "../interfaces/IPauseGuardian.sol";
 import {IChainlinkOracleAdapter} from "../interfaces/IChainlinkOracleAdapter.sol";
 import {ConstantsLib} from "../libraries/ConstantsLib.sol";
 import {Plan} from "../interfaces/RebalanceTypes.sol";
+import {RoleCheck} from "../governance/RoleCheck.sol";
 
 /// @title RebalanceKeeper
 /// @notice Pages the engine's active accounts for keepers and executes batches (see `IRebalanceKeeper`).
@@ -156,7 +157,9 @@ contract RebalanceKeeper is IRebalanceKeeper, ReentrancyGuardTransient {
     }
 
     function _onlyAdmin() private view {
-        if (!_guardian.hasRole(ConstantsLib.ADMIN_ROLE, msg.sender)) revert RebalanceKeeperUnauthorized(msg.sender);
+        if (!RoleCheck.has(_guardian, ConstantsLib.ADMIN_ROLE, msg.sender, false)) {
+            revert RebalanceKeeperUnauthorized(msg.sender);
+        }
     }
 
     /// @dev Shrinks a memory array to its first `n` elements.

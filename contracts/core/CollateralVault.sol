@@ -8,6 +8,7 @@ import {IERC4626} from "@openzeppelin/contracts/interfaces/IERC4626.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {ICollateralVault} from "../interfaces/ICollateralVault.sol";
 import {IPauseGuardian} from "../interfaces/IPauseGuardian.sol";
+import {RoleCheck} from "../governance/RoleCheck.sol";
 
 /// @title CollateralVault
 /// @notice Custodies the settlement token for traders: per-account margin and reserve (see
@@ -79,6 +80,13 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
         _;
     }
 
+    /// @dev Reverts unless the caller holds the admin role.
+    function _onlyAdmin() private view {
+        if (!RoleCheck.has(_guardian, DEFAULT_ADMIN_ROLE, msg.sender, false)) {
+            revert CollateralVaultUnauthorized(msg.sender);
+        }
+    }
+
     /// @dev Reverts when `amountTokens` is zero.
     modifier nonZero(uint256 amountTokens) {
         if (amountTokens == 0) revert CollateralVaultZeroAmount();
@@ -87,7 +95,7 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
 
     /// @inheritdoc ICollateralVault
     function setEngine(address engine_) external {
-        if (!_guardian.hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) revert CollateralVaultUnauthorized(msg.sender);
+        _onlyAdmin();
         if (engine_ == address(0)) revert CollateralVaultZeroAddress();
         if (_engine != address(0)) revert CollateralVaultEngineAlreadySet();
         _engine = engine_;
@@ -132,7 +140,7 @@ contract CollateralVault is ReentrancyGuardTransient, ICollateralVault {
     ///      checks nothing, so a broken vault can always be revoked. Reserves already inside a revoked
     ///      vault stay there, keep earning, and remain withdrawable and movable by their owners.
     function setReserveVaultApproval(address yieldVault, bool approved) external {
-        if (!_guardian.hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) revert CollateralVaultUnauthorized(msg.sender);
+        _onlyAdmin();
         if (yieldVault == address(0)) revert CollateralVaultZeroAddress();
         if (approved && _assetOf(yieldVault) != address(_token)) {
             revert CollateralVaultUnapprovedReserveVault(yieldVault);

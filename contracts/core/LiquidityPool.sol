@@ -13,6 +13,7 @@ import {ILiquidityPool} from "../interfaces/ILiquidityPool.sol";
 import {IMarginEngine} from "../interfaces/IMarginEngine.sol";
 import {IPauseGuardian} from "../interfaces/IPauseGuardian.sol";
 import {ConstantsLib} from "../libraries/ConstantsLib.sol";
+import {RoleCheck} from "../governance/RoleCheck.sol";
 
 /// @title LiquidityPool
 /// @notice ERC-4626 vault of liquidity providers, counterparty of trader PnL, with an insurance buffer
@@ -111,7 +112,8 @@ contract LiquidityPool is ERC4626, ReentrancyGuard, ILiquidityPool {
 
     /// @inheritdoc ILiquidityPool
     function setEngine(address engine_) external {
-        if (!_guardian.hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) revert LiquidityPoolUnauthorized(msg.sender);
+        if (!RoleCheck.has(_guardian, DEFAULT_ADMIN_ROLE, msg.sender, false))
+            revert LiquidityPoolUnauthorized(msg.sender);
         if (engine_ == address(0)) revert LiquidityPoolZeroAddress();
         if (_engine != address(0)) revert LiquidityPoolEngineAlreadySet();
         _engine = engine_;

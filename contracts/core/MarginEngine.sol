@@ -22,6 +22,7 @@ import {IMarginEngineOrders} from "../interfaces/IMarginEngineOrders.sol";
 import {AccountSnapshot, Plan, Policy} from "../interfaces/RebalanceTypes.sol";
 import {IRebalanceStrategy} from "../interfaces/IRebalanceStrategy.sol";
 import {IOracleRiskConsumer} from "../interfaces/IOracleRiskConsumer.sol";
+import {RoleCheck} from "../governance/RoleCheck.sol";
 
 /// @title MarginEngine
 /// @notice Markets, cross-margined positions, health, liquidation and rebalancing (see `IMarginEngine`).
@@ -377,11 +378,7 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
             _s.marketBitmap[account],
             false
         );
-        return
-            MarginMath.health(
-                MarginMath.equityWad(marginTokens.toWad(_scale), positions),
-                MarginMath.maintenanceWad(positions)
-            );
+        return MarginMath.healthOf(marginTokens.toWad(_scale), positions);
     }
 
     /// @inheritdoc IMarginEngine
@@ -495,9 +492,7 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
 
     /// @dev Reverts unless the caller holds `role` (or, when `orAdmin`, the admin role).
     function _checkRole(bytes32 role, bool orAdmin) private view {
-        if (_guardian.hasRole(role, msg.sender)) return;
-        if (orAdmin && _guardian.hasRole(ConstantsLib.ADMIN_ROLE, msg.sender)) return;
-        revert MarginEngineUnauthorized(msg.sender, role);
+        if (!RoleCheck.has(_guardian, role, msg.sender, orAdmin)) revert MarginEngineUnauthorized(msg.sender, role);
     }
 
     function _validateMarketConfig(MarketConfig calldata c) private pure {

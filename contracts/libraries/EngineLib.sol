@@ -285,19 +285,6 @@ library EngineLib {
         return Math.ceilDiv(Math.mulDiv(s.totalEntryNotionalWad, s.reserveFactorWad, 1e18, Math.Rounding.Ceil), scale);
     }
 
-    /// @notice Health of `positions` with `marginTokens` of margin.
-    function healthOf(
-        uint256 marginTokens,
-        MarginMath.PositionData[] memory positions,
-        uint256 scale
-    ) internal pure returns (uint256) {
-        return
-            MarginMath.health(
-                MarginMath.equityWad(marginTokens * scale, positions),
-                MarginMath.maintenanceWad(positions)
-            );
-    }
-
     /// @notice Writes a position change: position, open interest, entry notional, market bitmap and the
     ///         active-account list.
     function applyPositionChange(

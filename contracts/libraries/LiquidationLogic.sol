@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IMarginEngine} from "../interfaces/IMarginEngine.sol";
 import {IPauseGuardian} from "../interfaces/IPauseGuardian.sol";
 import {Policy} from "../interfaces/RebalanceTypes.sol";
@@ -9,6 +8,7 @@ import {ConstantsLib} from "./ConstantsLib.sol";
 import {EngineLib} from "./EngineLib.sol";
 import {LiquidationMath} from "./LiquidationMath.sol";
 import {MarginMath} from "./MarginMath.sol";
+import {RebalanceMath} from "./RebalanceMath.sol";
 import {WadMath} from "./WadMath.sol";
 
 /// @title LiquidationLogic
@@ -32,8 +32,7 @@ library LiquidationLogic {
             EngineLib.requireNotPausedIn(w, bitmap, IPauseGuardian.Action.Liquidate);
             (marginTokens, positions, ) = EngineLib.load(s, w, account, bitmap, true);
         }
-        int256 equity = MarginMath.equityWad(marginTokens * w.scale, positions);
-        uint256 maintenance = MarginMath.maintenanceWad(positions);
+        (int256 equity, uint256 maintenance, ) = MarginMath.requirements(marginTokens * w.scale, positions);
         uint256 healthBefore = MarginMath.health(equity, maintenance);
         if (healthBefore >= ConstantsLib.WAD) revert IMarginEngine.MarginEngineNotLiquidatable(account, healthBefore);
 
@@ -76,7 +75,7 @@ library LiquidationLogic {
         LiquidationMath.Outcome memory out
     ) private {
         uint256 closedNotional = _closePositions(s, account, positions, out.closeSizesWad);
-        uint256 healthAfter = EngineLib.healthOf(out.marginAfterTokens, positions, w.scale);
+        uint256 healthAfter = MarginMath.healthOf(out.marginAfterTokens * w.scale, positions);
         emit IMarginEngine.Liquidated(
             account,
             liquidator,
@@ -107,8 +106,11 @@ library LiquidationLogic {
         if (policy.strategy == address(0) || !policy.allowTopUp) return (marginTokens, equity, false);
         uint256 reserve = w.vault.reserveOf(account);
         if (reserve == 0) return (marginTokens, equity, false);
-        uint256 needed = Math.ceilDiv(uint256(int256(maintenance.mulWadUp(policy.targetHealthWad)) - equity), w.scale);
-        uint256 amount = needed < reserve ? needed : reserve;
+        uint256 amount = RebalanceMath.topUpFor(
+            RebalanceMath.gap(equity, maintenance, policy.targetHealthWad, 0),
+            reserve,
+            w.scale
+        );
         equity += int256(amount * w.scale);
         uint256 healthAfter = MarginMath.health(equity, maintenance);
         emit IMarginEngine.Rescued(account, amount, healthAfter);

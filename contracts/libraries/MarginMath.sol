@@ -87,6 +87,12 @@ library MarginMath {
         }
     }
 
+    /// @notice Health of `positions` with `marginWad` of margin, from one pass (`requirements`).
+    function healthOf(uint256 marginWad, PositionData[] memory positions) internal pure returns (uint256) {
+        (int256 equity, uint256 maintenance, ) = requirements(marginWad, positions);
+        return health(equity, maintenance);
+    }
+
     /// @notice Health `equity / maintenance` (WAD), rounded down; no requirement means infinite health,
     ///         non-positive equity means 0.
     function health(int256 equity, uint256 maintenance) internal pure returns (uint256) {

@@ -6,6 +6,7 @@ import {IPauseGuardian} from "../interfaces/IPauseGuardian.sol";
 import {IRebalanceStrategy} from "../interfaces/IRebalanceStrategy.sol";
 import {AccountSnapshot, CloseStep, Plan, Policy} from "../interfaces/RebalanceTypes.sol";
 import {CloseMath} from "./CloseMath.sol";
+import {CloseOutRule} from "./CloseOutRule.sol";
 import {ConstantsLib} from "./ConstantsLib.sol";
 import {EngineLib} from "./EngineLib.sol";
 import {MarginMath} from "./MarginMath.sol";
@@ -196,22 +197,23 @@ library RebalanceLogic {
         if (plan.closes.length != 0) r.deleveragedNotionalWad = _sum(sim.closedNotional);
         uint256 marginBeforeReward = sim.marginTokens;
         r.traderDeltaTokens = int256(marginBeforeReward) - int256(snap.marginTokens + plan.topUpTokens);
-        bool closedOut = _closedOut(sim.sizes);
-        // A close-out pays the keeper what the margin has left, up to the reward; any other plan must
-        // afford the whole reward.
-        r.rewardTokens = snap.keeperRewardTokens;
-        if (marginBeforeReward < r.rewardTokens) {
-            if (!closedOut) return (false, IMarginEngine.PlanError.NoImprovement, r);
-            r.rewardTokens = marginBeforeReward;
-        }
+        bool closedOut = CloseOutRule.allClosed(sim.sizes);
+        bool affordable;
+        (r.rewardTokens, affordable) = CloseOutRule.keeperReward(
+            marginBeforeReward,
+            snap.keeperRewardTokens,
+            closedOut
+        );
+        if (!affordable) return (false, IMarginEngine.PlanError.NoImprovement, r);
         r.healthAfterWad = MarginMath.health(sim.equityWad - int256(r.rewardTokens * snap.scale), sim.maintenanceWad);
 
         if (r.healthAfterWad <= snap.healthWad) return (false, IMarginEngine.PlanError.NoImprovement, r);
         if (closedOut) {
             // Closing everything ends above any target; it is allowed only for accounts too small to
-            // rebalance economically (equity at most CLOSE_OUT_MAX_REWARDS keeper rewards).
-            uint256 limit = ConstantsLib.CLOSE_OUT_MAX_REWARDS * snap.keeperRewardTokens * snap.scale;
-            if (snap.equityWad > int256(limit)) return (false, IMarginEngine.PlanError.Overshoot, r);
+            // rebalance economically.
+            if (!CloseOutRule.eligible(snap.equityWad, snap.keeperRewardTokens, snap.scale)) {
+                return (false, IMarginEngine.PlanError.Overshoot, r);
+            }
             return (true, IMarginEngine.PlanError.Overshoot, r);
         }
         if (r.healthAfterWad > plan.targetHealthWad + OVERSHOOT_TOLERANCE) {
@@ -573,13 +575,6 @@ library RebalanceLogic {
 
     function _sum(uint256[] memory values) private pure returns (uint256 total) {
         for (uint256 i; i < values.length; ++i) total += values[i];
-    }
-
-    function _closedOut(int256[] memory sizes) private pure returns (bool) {
-        for (uint256 i; i < sizes.length; ++i) {
-            if (sizes[i] != 0) return false;
-        }
-        return true;
     }
 
     function _isEmpty(Plan memory plan) private pure returns (bool) {

@@ -4,7 +4,7 @@ pragma solidity 0.8.28;
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {AccountSnapshot, CloseStep, Plan} from "../interfaces/RebalanceTypes.sol";
 import {CloseMath} from "./CloseMath.sol";
-import {ConstantsLib} from "./ConstantsLib.sol";
+import {CloseOutRule} from "./CloseOutRule.sol";
 import {MarginMath} from "./MarginMath.sol";
 import {WadMath} from "./WadMath.sol";
 
@@ -97,9 +97,7 @@ library RebalanceMath {
     function closeOut(AccountSnapshot memory s, uint256 targetHealthWad) internal pure returns (Plan memory plan) {
         uint256 n = s.positions.length;
         if (!s.policy.allowDeleverage || n == 0 || s.equityWad <= 0) return plan;
-        if (uint256(s.equityWad) > ConstantsLib.CLOSE_OUT_MAX_REWARDS * s.keeperRewardTokens.toWad(s.scale)) {
-            return plan;
-        }
+        if (!CloseOutRule.eligible(s.equityWad, s.keeperRewardTokens, s.scale)) return plan;
         CloseStep[] memory closes = new CloseStep[](n);
         for (uint256 i; i < n; ++i) {
             MarginMath.PositionData memory p = s.positions[i];
@@ -195,6 +193,13 @@ library RebalanceMath {
         uint256 rewardWad
     ) internal pure returns (int256) {
         return int256(maintenanceWad.mulWadUp(targetHealthWad)) - (equityWad - int256(rewardWad));
+    }
+
+    /// @notice The reserve top-up that closes `gapWad`: `min(reserve, ⌈gap / scale⌉)` tokens, 0 without a gap.
+    ///         The one statement of the top-up, used by the planner and by liquidation's rescue.
+    function topUpFor(int256 gapWad, uint256 reserveTokens, uint256 scale) internal pure returns (uint256) {
+        if (gapWad <= 0) return 0;
+        return Math.min(reserveTokens, uint256(gapWad).toTokenUp(scale));
     }
 
     /// @notice Indices of the positions deleverage may close at target `targetHealthWad`, cheapest relief
@@ -335,10 +340,17 @@ library RebalanceMath {
             path[j + 1] = MarginMath.health(a.equityWad, a.maintenanceWad);
         }
 
-        bool empty = plan.topUpTokens == 0 && k == 0 && plan.sweepTokens == 0;
-        uint256 outTokens = empty ? 0 : plan.sweepTokens + s.keeperRewardTokens;
-        // A close-out (no position left) pays the keeper at most what the margin has left, as the engine.
-        if (outTokens > a.marginTokens && plan.sweepTokens == 0 && k != 0 && _allClosed(a)) outTokens = a.marginTokens;
+        uint256 outTokens;
+        if (plan.sweepTokens != 0) {
+            outTokens = plan.sweepTokens + s.keeperRewardTokens;
+        } else if (plan.topUpTokens != 0 || k != 0) {
+            // A close-out pays the keeper at most what the margin has left (CloseOutRule).
+            (outTokens, ) = CloseOutRule.keeperReward(
+                a.marginTokens,
+                s.keeperRewardTokens,
+                k != 0 && CloseOutRule.allClosed(a.sizesWad)
+            );
+        }
         if (outTokens > a.marginTokens) revert RebalanceMathInsufficientMargin(outTokens, a.marginTokens);
         a.marginTokens -= outTokens;
         a.equityWad -= int256(outTokens.toWad(s.scale));
@@ -346,13 +358,6 @@ library RebalanceMath {
     }
 
     // ------------------------------------------------------------------------------------- private
-
-    function _allClosed(Account memory a) private pure returns (bool) {
-        for (uint256 i; i < a.sizesWad.length; ++i) {
-            if (a.sizesWad[i] != 0) return false;
-        }
-        return true;
-    }
 
     /// @dev Steps 2–4 of `planToTarget` into an empty `plan` (top-up, closes); returns the account after.
     function _attempt(
@@ -380,9 +385,9 @@ library RebalanceMath {
         return gap(a.equityWad, a.maintenanceWad, a.targetHealthWad, a.rewardWad);
     }
 
-    /// @dev Tops up `min(reserve, ⌈gap / scale⌉)` tokens into `a`.
+    /// @dev Tops up `topUpFor(gapWad, reserveTokens, scale)` tokens into `a`.
     function _topUp(Account memory a, uint256 reserveTokens, int256 gapWad) private pure returns (uint256 topUpTokens) {
-        topUpTokens = Math.min(reserveTokens, uint256(gapWad).toTokenUp(a.scale));
+        topUpTokens = topUpFor(gapWad, reserveTokens, a.scale);
         a.marginTokens += topUpTokens;
         a.equityWad += int256(topUpTokens.toWad(a.scale));
     }

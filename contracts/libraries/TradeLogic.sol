@@ -45,8 +45,10 @@ library TradeLogic {
             if (amountTokens > marginTokens) {
                 revert ICollateralVault.CollateralVaultInsufficientMargin(account, amountTokens, marginTokens);
             }
-            int256 equityAfter = MarginMath.equityWad((marginTokens - amountTokens).toWad(w.scale), positions);
-            uint256 initial = MarginMath.initialWad(positions);
+            (int256 equityAfter, , uint256 initial) = MarginMath.requirements(
+                (marginTokens - amountTokens).toWad(w.scale),
+                positions
+            );
             if (equityAfter < int256(initial))
                 revert IMarginEngine.MarginEngineInsufficientMargin(equityAfter, initial);
         }
@@ -91,7 +93,7 @@ library TradeLogic {
         );
         uint256 index = _indexOf(positions, marketId);
         t.priceWad = positions[index].priceWad;
-        uint256 healthBefore = t.adds ? 0 : EngineLib.healthOf(marginTokens, positions, w.scale);
+        uint256 healthBefore = t.adds ? 0 : MarginMath.healthOf(marginTokens * w.scale, positions);
         _priceTrade(t, delta, positions[index].feeWad, w.scale);
         if (t.traderDeltaTokens < 0 && uint256(-t.traderDeltaTokens) > marginTokens) {
             revert IMarginEngine.MarginEngineLossExceedsMargin(uint256(-t.traderDeltaTokens), marginTokens);
@@ -115,13 +117,15 @@ library TradeLogic {
         uint256 healthBefore,
         uint256 scale
     ) private pure {
-        int256 equityAfter = MarginMath.equityWad(marginAfterTokens * scale, positions);
+        (int256 equityAfter, uint256 maintenance, uint256 initial) = MarginMath.requirements(
+            marginAfterTokens * scale,
+            positions
+        );
         if (adds) {
-            uint256 initial = MarginMath.initialWad(positions);
             if (equityAfter < int256(initial))
                 revert IMarginEngine.MarginEngineInsufficientMargin(equityAfter, initial);
         } else {
-            uint256 healthAfter = MarginMath.health(equityAfter, MarginMath.maintenanceWad(positions));
+            uint256 healthAfter = MarginMath.health(equityAfter, maintenance);
             if (healthAfter < ConstantsLib.WAD && healthAfter < healthBefore) {
                 revert IMarginEngine.MarginEngineHealthWorsened(healthBefore, healthAfter);
             }

@@ -8,6 +8,7 @@ import {ConstantsLib} from "../libraries/ConstantsLib.sol";
 import {VolatilityMath} from "../libraries/VolatilityMath.sol";
 import {FixedPointMathLib} from "solady/src/utils/FixedPointMathLib.sol";
 import {FeedReader} from "./FeedReader.sol";
+import {RoleCheck} from "../governance/RoleCheck.sol";
 
 /// @title ChainlinkOracleAdapter
 /// @notice Reads Chainlink AggregatorV3 feeds defensively and grades every price (see
@@ -182,7 +183,7 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
         uint256 maxPriceWad,
         uint256 maxDeviationWad
     ) external {
-        _checkRole(DEFAULT_ADMIN_ROLE);
+        _checkRole(DEFAULT_ADMIN_ROLE, false);
         if (feed == address(0)) revert ChainlinkOracleAdapterZeroAddress();
         _checkRiskParams(asset, heartbeat, minPriceWad, maxPriceWad, maxDeviationWad);
         uint8 feedDecimals = FeedReader.readDecimals(feed);
@@ -205,7 +206,7 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
         uint256 maxPriceWad,
         uint256 maxDeviationWad
     ) external {
-        _checkEitherRole(IPauseGuardian(guardian).RISK_ADMIN_ROLE());
+        _checkRole(ConstantsLib.RISK_ADMIN_ROLE, true);
         FeedParams memory params = _knownFeed(asset);
         _checkRiskParams(asset, heartbeat, minPriceWad, maxPriceWad, maxDeviationWad);
 
@@ -214,7 +215,7 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
 
     /// @inheritdoc IChainlinkOracleAdapter
     function setRiskConsumer(address consumer) external {
-        _checkRole(DEFAULT_ADMIN_ROLE);
+        _checkRole(DEFAULT_ADMIN_ROLE, false);
         _riskConsumer = consumer;
         uint256 count = _assets.length;
         for (uint256 i; i < count; ++i) {
@@ -231,7 +232,7 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
 
     /// @inheritdoc IChainlinkOracleAdapter
     function setSequencerFeed(address feed, uint32 gracePeriod) external {
-        _checkRole(DEFAULT_ADMIN_ROLE);
+        _checkRole(DEFAULT_ADMIN_ROLE, false);
         if (gracePeriod > MAX_GRACE_PERIOD) revert ChainlinkOracleAdapterInvalidGracePeriod(gracePeriod);
 
         bool set = feed != address(0);
@@ -255,7 +256,7 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     ///      resets the EWMA to `initialVolatilityWad²`; the last good price is kept, so the next recorded
     ///      price yields the first sample.
     function setVolatilityConfig(bytes32 asset, VolatilityConfig calldata config) external {
-        _checkEitherRole(IPauseGuardian(guardian).RISK_ADMIN_ROLE());
+        _checkRole(ConstantsLib.RISK_ADMIN_ROLE, true);
         _knownFeed(asset);
         address feed = config.volatilityFeed;
         if (
@@ -302,7 +303,7 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     ///      accepted price is inside the bounds, fresh and complete. Like `update`, folds the return into
     ///      the EWMA volatility.
     function acceptPrice(bytes32 asset) external {
-        _checkEitherRole(IPauseGuardian(guardian).GUARDIAN_ROLE());
+        _checkRole(ConstantsLib.GUARDIAN_ROLE, true);
         (Quote memory quote, LastGood memory last) = _quote(asset, _knownFeed(asset));
         if (quote.status != Status.Deviation) revert ChainlinkOracleAdapterNothingToAccept(asset, quote.status);
 
@@ -576,17 +577,10 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
         }
     }
 
-    /// @dev Reverts unless the caller holds `role`.
-    function _checkRole(bytes32 role) private view {
-        if (!IPauseGuardian(guardian).hasRole(role, msg.sender)) {
-            revert ChainlinkOracleAdapterUnauthorized(msg.sender, role);
-        }
-    }
-
-    /// @dev Reverts unless the caller holds `role` or the admin role; the error names `role`.
-    function _checkEitherRole(bytes32 role) private view {
-        IPauseGuardian acl = IPauseGuardian(guardian);
-        if (!acl.hasRole(role, msg.sender) && !acl.hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
+    /// @dev Reverts unless the caller holds `role` (or, when `orAdmin`, the admin role); the error names
+    ///      `role`.
+    function _checkRole(bytes32 role, bool orAdmin) private view {
+        if (!RoleCheck.has(IPauseGuardian(guardian), role, msg.sender, orAdmin)) {
             revert ChainlinkOracleAdapterUnauthorized(msg.sender, role);
         }
     }

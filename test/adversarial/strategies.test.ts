@@ -1,8 +1,9 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { AbiCoder, parseEther } from "ethers";
+import { AbiCoder, parseEther, type Result } from "ethers";
 import {
+  BTC_MARKET,
   ETH_MARKET,
   deployFunded,
   expectConservation,
@@ -208,6 +209,49 @@ describe("adversarial: malicious and broken strategies", () => {
       expect(await f.vault.marginOf(f.alice.address)).to.equal(margin + usdc(244) - usdc(5));
       expect(await f.vault.reserveOf(f.alice.address)).to.equal(reserve - usdc(244));
       await expectConservation(f, accounts(f));
+    });
+    it("refuses a close whose net loss the margin cannot pay, even when a later close would cover it", async () => {
+      // Each close settles on its own (CloseMath): margin never goes negative between steps, so a plan
+      // cannot borrow a later step's gain to realise a loss the account could not pay.
+      const f = await loadFixture(book);
+      await f.vault.connect(f.bob).depositMargin(f.bob.address, usdc(6_000));
+      await trade(f, f.bob, ETH_MARKET, eth("10")); // long at 2,060
+      await trade(f, f.bob, BTC_MARKET, eth("-0.5")); // short at 60,000
+      await f.engine.connect(f.bob).setPolicy(standardPolicy(await f.scripted.getAddress()));
+      await movePrice(f.ethFeed, 1_400); // the long loses 6,600 > 6,000 of margin
+      await movePrice(f.btcFeed, 45_000); // the short gains 7,500
+      const margin = await f.vault.marginOf(f.bob.address);
+      expect(margin).to.be.lessThan(usdc(6_600));
+      await f.scripted.setPlan(
+        eth("2"),
+        0n,
+        [
+          { index: 0, sizeWad: eth("10") },
+          { index: 1, sizeWad: eth("-0.5") },
+        ],
+        0n,
+      );
+      await expect(f.engine.connect(f.keeper).rebalance(f.bob.address))
+        .to.be.revertedWithCustomError(f.engine, "MarginEngineInvalidPlan")
+        .withArgs(PlanError.LossExceedsMargin);
+      expect((await f.engine.keeperAction(f.bob.address)).action).to.equal(0n);
+      // The same closes in the other order settle the gain first: the loss is then paid step by step.
+      const snapshot = (
+        (await f.engine.accountSnapshot(f.bob.address)).snapshot as unknown as Result
+      ).toObject(true);
+      const harness = await ethers.deployContract("RebalanceCheckHarness");
+      const [ok, err] = await harness.check(snapshot as Parameters<typeof harness.check>[0], {
+        targetHealthWad: eth("2"),
+        topUpTokens: 0n,
+        closes: [
+          { index: 1, sizeWad: eth("-0.5") },
+          { index: 0, sizeWad: eth("10") },
+        ],
+        sweepTokens: 0n,
+      });
+      expect(err, "not refused for the loss").to.not.equal(BigInt(PlanError.LossExceedsMargin));
+      expect(ok).to.equal(false); // a close-out of an account this large overshoots any target
+      expect(err).to.equal(BigInt(PlanError.Overshoot));
     });
   });
 
