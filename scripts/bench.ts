@@ -10,6 +10,7 @@ import type { HDNodeWallet } from "ethers";
 import type { MockV3Aggregator } from "../typechain-types";
 import { emulateRounds, MAINNET_ETH_USD, syntheticCrash } from "../tasks/lib/sim/prices";
 import { DEFAULT_BOOK, runSimulation } from "../tasks/lib/sim/runner";
+import { callTree, formatTree, type Frame } from "./gas-trace";
 
 const { ethers } = hre;
 const WAD = 10n ** 18n;
@@ -140,6 +141,36 @@ async function move(c: Ctx, factor: number) {
   }
 }
 
+/** Names of the deployment's contracts and linked libraries, by lower-case address, for gas traces. */
+async function contractNames(c: Ctx): Promise<Record<string, string>> {
+  const names: Record<string, string> = {};
+  const add = (name: string, address: string) => {
+    names[address.toLowerCase()] = name;
+  };
+  for (const [name, contract] of Object.entries({
+    MarginEngine: c.engine,
+    CollateralVault: c.vault,
+    LiquidityPool: c.pool,
+    ChainlinkOracleAdapter: c.oracle,
+    RebalanceKeeper: c.keeperContract,
+    "ETH/USD feed": c.ethFeed,
+    "BTC/USD feed": c.btcFeed,
+  })) {
+    add(name, await contract.getAddress());
+  }
+  add("ThresholdStrategy", c.threshold);
+  add("PauseGuardian", await c.vault.guardian());
+  // Linked libraries: their addresses sit in the engine's code where the artifact's link references say.
+  const artifact = await hre.artifacts.readArtifact("MarginEngine");
+  const code = await ethers.provider.getCode(await c.engine.getAddress());
+  for (const libraries of Object.values(artifact.deployedLinkReferences)) {
+    for (const [library, [{ start }]] of Object.entries(libraries)) {
+      add(library, "0x" + code.slice(2 + start * 2, 2 + (start + 20) * 2));
+    }
+  }
+  return names;
+}
+
 async function gas(tx: Promise<{ wait(): Promise<{ gasUsed: bigint } | null> }>) {
   return Number((await (await tx).wait())!.gasUsed);
 }
@@ -191,11 +222,14 @@ async function main() {
         `no rebalance for ${markets} markets: action ${action}, health ${await c.engine.health(w.address)}`,
       );
     }
-    const used = await gas(c.engine.connect(c.keeper).rebalance(w.address));
+    const receipt = (await (await c.engine.connect(c.keeper).rebalance(w.address)).wait())!;
+    const used = Number(receipt.gasUsed);
+    const tree = await callTree(hre, receipt.hash, used, await c.engine.getAddress(), await contractNames(c));
     await revert(id);
-    return { used, closes: plan.closes.length };
+    return { used, closes: plan.closes.length, tree };
   };
-  g.rebalanceTopUp = (await rebalanceCase(1, true)).used;
+  const topUp = await rebalanceCase(1, true);
+  g.rebalanceTopUp = topUp.used;
   g.rebalanceTopUpBehindProxy = (await rebalanceCase(1, true, true)).used;
   const d1 = await rebalanceCase(1, false);
   const d2 = await rebalanceCase(2, false);
@@ -301,6 +335,7 @@ async function main() {
 
   const report = {
     gas: g,
+    trace: { rebalanceTopUp: topUp.tree },
     scale,
     backtest,
     deleverageCloses: { "1": d1.closes, "2": d2.closes, "4": d4.closes },
@@ -308,6 +343,8 @@ async function main() {
   mkdirSync("reports", { recursive: true });
   writeFileSync(join("reports", "bench.json"), JSON.stringify(report, null, 2) + "\n");
   console.table(Object.entries(g).map(([operation, gasUsed]) => ({ operation, gas: gasUsed })));
+  console.log("top-up rebalance by call (inclusive gas, own gas in brackets):");
+  console.log(formatTree(topUp.tree as Frame, "  ").join("\n"));
   console.table(Object.entries({ ...scale, ...backtest }).map(([measure, value]) => ({ measure, value })));
   console.log(`wrote reports/bench.json (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }
