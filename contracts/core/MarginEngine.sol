@@ -23,6 +23,7 @@ import {AccountSnapshot, Plan, Policy} from "../interfaces/RebalanceTypes.sol";
 import {IRebalanceStrategy} from "../interfaces/IRebalanceStrategy.sol";
 import {IOracleRiskConsumer} from "../interfaces/IOracleRiskConsumer.sol";
 import {RoleCheck} from "../governance/RoleCheck.sol";
+import {DeleverageCapLogic} from "../libraries/DeleverageCapLogic.sol";
 
 /// @title MarginEngine
 /// @notice Markets, cross-margined positions, health, liquidation and rebalancing (see `IMarginEngine`).
@@ -153,8 +154,8 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
     /// @inheritdoc IMarginEngineOrders
     function executeOrder(uint256 orderId) external nonReentrant {
         EngineLib.Wiring memory w = _wiring();
-        (address account, uint256 marketId, int256 delta) = OrderLogic.take(_s, w, orderId, msg.sender);
-        TradeLogic.modify(_s, w, account, marketId, delta);
+        (address account, int256 delta, EngineLib.KnownPrice memory fill) = OrderLogic.take(_s, w, orderId, msg.sender);
+        TradeLogic.modify(_s, w, account, delta, fill);
     }
 
     /// @inheritdoc IMarginEngineOrders
@@ -286,7 +287,7 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
 
     /// @inheritdoc IMarginEngine
     function deleverageRoom(uint256 marketId) external view returns (uint256) {
-        return RebalanceLogic.deleverageRoom(_s, marketId);
+        return DeleverageCapLogic.room(_s, marketId);
     }
 
     // ---------------------------------------------------------------- views

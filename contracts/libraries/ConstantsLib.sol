@@ -21,7 +21,7 @@ library ConstantsLib {
     uint256 internal constant CLOSE_OUT_MAX_REWARDS = 10;
     /// @notice Health up to which a market's deleverage cap never refuses a rebalance's deleverage: below
     ///         it, deleverage stands between an account and liquidation; the cap binds only what lifts an
-    ///         account above it (see `RebalanceLogic.protectiveNotional`).
+    ///         account above it (see `DeleverageCapLogic.protectiveNotional`).
     uint256 internal constant CAP_PROTECTED_HEALTH = 2e18;
     /// @notice OpenZeppelin AccessControl's admin role.
     bytes32 internal constant ADMIN_ROLE = 0x00;

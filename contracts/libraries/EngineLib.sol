@@ -98,6 +98,14 @@ library EngineLib {
     uint256 private constant ASSET_MASK = (1 << 21) - 1;
 
     /// @notice The engine's immutable wiring, handed to the logic libraries.
+    /// @notice An `Ok` price of `marketId` read earlier in the transaction, with its round's `updatedAt`,
+    ///         passed down so that the feed is read once (`marketId` 0: none; ids start at 1).
+    struct KnownPrice {
+        uint256 marketId;
+        uint256 priceWad;
+        uint256 updatedAt;
+    }
+
     struct Wiring {
         ICollateralVault vault;
         ILiquidityPool pool;
@@ -225,8 +233,22 @@ library EngineLib {
         uint256 bitmap,
         bool requireOk
     ) internal view returns (uint256 marginTokens, MarginMath.PositionData[] memory positions, bool pricesOk) {
+        KnownPrice memory none;
+        return load(s, w, account, bitmap, requireOk, none);
+    }
+
+    /// @notice `load`, with the `Ok` price of one market already read in this transaction (`known`), so
+    ///         that its feed is not read a second time.
+    function load(
+        Layout storage s,
+        Wiring memory w,
+        address account,
+        uint256 bitmap,
+        bool requireOk,
+        KnownPrice memory known
+    ) internal view returns (uint256 marginTokens, MarginMath.PositionData[] memory positions, bool pricesOk) {
         marginTokens = w.vault.marginOf(account);
-        (positions, pricesOk, ) = loadPositions(s, w, account, bitmap, requireOk);
+        (positions, pricesOk, ) = loadPositions(s, w, account, bitmap, requireOk, known);
     }
 
     /// @notice `load` without the margin, with the `updatedAt` of each position's price round (the round
@@ -238,6 +260,19 @@ library EngineLib {
         uint256 bitmap,
         bool requireOk
     ) internal view returns (MarginMath.PositionData[] memory positions, bool pricesOk, uint256[] memory roundTimes) {
+        KnownPrice memory none;
+        return loadPositions(s, w, account, bitmap, requireOk, none);
+    }
+
+    /// @notice `loadPositions` with `known` (see `load`).
+    function loadPositions(
+        Layout storage s,
+        Wiring memory w,
+        address account,
+        uint256 bitmap,
+        bool requireOk,
+        KnownPrice memory known
+    ) internal view returns (MarginMath.PositionData[] memory positions, bool pricesOk, uint256[] memory roundTimes) {
         positions = new MarginMath.PositionData[](popcount(bitmap));
         roundTimes = new uint256[](positions.length);
         pricesOk = true;
@@ -248,8 +283,17 @@ library EngineLib {
             uint256 word = s.marketWords[marketId];
             bytes32 asset = marketAsset(s, marketId, word);
             IMarginEngine.Position memory pos = s.positions[account][marketId];
-            (uint256 priceWad, IChainlinkOracleAdapter.Status status, uint256 updatedAt) = w.oracle.price(asset);
-            roundTimes[n] = updatedAt;
+            uint256 priceWad;
+            IChainlinkOracleAdapter.Status status;
+            if (marketId == known.marketId) {
+                (priceWad, status, roundTimes[n]) = (
+                    known.priceWad,
+                    IChainlinkOracleAdapter.Status.Ok,
+                    known.updatedAt
+                );
+            } else {
+                (priceWad, status, roundTimes[n]) = w.oracle.price(asset);
+            }
             if (status != IChainlinkOracleAdapter.Status.Ok) {
                 if (requireOk) revert IMarginEngine.MarginEngineBadPrice(asset, status);
                 pricesOk = false;

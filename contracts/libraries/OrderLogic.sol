@@ -66,16 +66,17 @@ library OrderLogic {
     }
 
     /// @notice Checks that an order may execute now, deletes it and returns the trade to make: the
-    ///         account, the market and the size change (a close-all order resolved to the position held).
+    ///         account, the market and the size change (a close-all order resolved to the position held),
+    ///         and the market's `Ok` price it fills at, for the trade to use without reading it again.
     function take(
         EngineLib.Layout storage s,
         EngineLib.Wiring memory w,
         uint256 orderId,
         address executor
-    ) external returns (address account, uint256 marketId, int256 delta) {
+    ) external returns (address account, int256 delta, EngineLib.KnownPrice memory fill) {
         IMarginEngineOrders.Order memory o = _pending(s, orderId);
         if (block.timestamp > o.expiry) revert IMarginEngineOrders.MarginEngineOrderExpired(orderId, o.expiry);
-        marketId = o.marketId;
+        uint256 marketId = o.marketId;
         bytes32 asset = _asset(s, marketId);
         (uint256 priceWad, IChainlinkOracleAdapter.Status status, uint256 updatedAt, uint256 previousUpdatedAt) = w
             .oracle
@@ -100,6 +101,7 @@ library OrderLogic {
         }
         delete s.orders[orderId];
         emit IMarginEngineOrders.OrderExecuted(orderId, account, executor, delta, priceWad);
+        fill = EngineLib.KnownPrice(marketId, priceWad, updatedAt);
     }
 
     /// @dev The order `orderId`; reverts when it is not pending.

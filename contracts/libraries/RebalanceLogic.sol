@@ -7,6 +7,7 @@ import {IRebalanceStrategy} from "../interfaces/IRebalanceStrategy.sol";
 import {AccountSnapshot, CloseStep, Plan, Policy} from "../interfaces/RebalanceTypes.sol";
 import {CloseMath} from "./CloseMath.sol";
 import {CloseOutRule} from "./CloseOutRule.sol";
+import {DeleverageCapLogic} from "./DeleverageCapLogic.sol";
 import {ConstantsLib} from "./ConstantsLib.sol";
 import {EngineLib} from "./EngineLib.sol";
 import {MarginMath} from "./MarginMath.sol";
@@ -177,16 +178,8 @@ library RebalanceLogic {
         Plan memory plan
     ) internal pure returns (bool ok, IMarginEngine.PlanError err, Result memory r) {
         if (plan.sweepTokens != 0) return _checkSweep(snap, plan);
-        Policy memory policy = snap.policy;
-        if (plan.targetHealthWad < policy.targetHealthWad) return (false, IMarginEngine.PlanError.TargetBelowPolicy, r);
-        if (plan.targetHealthWad > MAX_PLAN_TARGET) return (false, IMarginEngine.PlanError.TargetTooHigh, r);
-        if (plan.topUpTokens != 0) {
-            if (!policy.allowTopUp) return (false, IMarginEngine.PlanError.TopUpNotAllowed, r);
-            if (plan.topUpTokens > snap.reserveTokens) return (false, IMarginEngine.PlanError.TopUpExceedsReserve, r);
-        }
-        if (plan.closes.length != 0 && !policy.allowDeleverage) {
-            return (false, IMarginEngine.PlanError.DeleverageNotAllowed, r);
-        }
+        (ok, err) = _checkPermissions(snap, plan);
+        if (!ok) return (false, err, r);
 
         Sim memory sim = _startSim(snap, plan);
         for (uint256 i; i < plan.closes.length; ++i) {
@@ -322,7 +315,7 @@ library RebalanceLogic {
             newSize,
             p.entryPriceWad
         );
-        _useDeleverageRoom(s, p.marketId, e.notionalWad);
+        DeleverageCapLogic.use(s, p.marketId, e.notionalWad);
         emit IMarginEngine.PositionModified(
             snap.account,
             p.marketId,
@@ -334,16 +327,6 @@ library RebalanceLogic {
             e.feeWad.toTokenUp(snap.scale)
         );
         snap.positions[step.index].sizeWad = newSize;
-    }
-
-    function _useDeleverageRoom(EngineLib.Layout storage s, uint256 marketId, uint256 notionalWad) private {
-        if (!EngineLib.isCapped(s, marketId)) return;
-        IMarginEngine.DeleverageCap storage cap = s.deleverageCaps[marketId];
-        if (block.timestamp >= uint256(cap.windowStart) + cap.windowSeconds) {
-            cap.windowStart = uint64(block.timestamp);
-            cap.usedNotionalWad = 0;
-        }
-        cap.usedNotionalWad += uint128(notionalWad);
     }
 
     // ---------------------------------------------------------------- snapshot
@@ -387,38 +370,9 @@ library RebalanceLogic {
         snap.volatilityWad = new uint256[](n);
         snap.deleverageRoomWad = new uint256[](n);
         for (uint256 i; i < n; ++i) {
-            uint256 marketId = snap.positions[i].marketId;
-            if (readVolatility) snap.volatilityWad[i] = _volatility(s, w, marketId);
-            uint256 room = deleverageRoom(s, marketId);
-            if (room != type(uint256).max) {
-                uint256 need = protectiveNotional(snap, i, ConstantsLib.CAP_PROTECTED_HEALTH);
-                if (need > room) room = need;
-            }
-            snap.deleverageRoomWad[i] = room;
+            if (readVolatility) snap.volatilityWad[i] = _volatility(s, w, snap.positions[i].marketId);
+            snap.deleverageRoomWad[i] = DeleverageCapLogic.roomFor(s, snap, i);
         }
-    }
-
-    /// @notice Notional (WAD, rounded up) of position `i` whose close alone lifts the account to
-    ///         `protectedHealthWad`, at most the whole position; 0 at or above it.
-    /// @dev A market's deleverage cap never refuses this much (with `ConstantsLib.CAP_PROTECTED_HEALTH`):
-    ///      refusing deleverage that stands between an account and liquidation only swaps it for a larger
-    ///      liquidation, and would let anyone who uses up a window's room (with a needless rebalance of its
-    ///      own) push others into liquidation. The room a capped market offers an account is therefore
-    ///      `max(room left, this)`: the cap binds precautionary deleverage above the protected health. Closing `x` of
-    ///      notional lowers equity by `x·fee` and maintenance by `x·mmr`, so health reaches `H` at
-    ///      `x = (H·MM − E) / (H·mmr − fee)`; the denominator is positive because `fee < mmr` and `H > 1`.
-    function protectiveNotional(
-        AccountSnapshot memory snap,
-        uint256 i,
-        uint256 protectedHealthWad
-    ) internal pure returns (uint256) {
-        MarginMath.PositionData memory p = snap.positions[i];
-        uint256 notional = MarginMath.notionalWad(p.sizeWad, p.priceWad);
-        if (snap.healthWad >= protectedHealthWad) return 0;
-        int256 gap = int256(snap.maintenanceWad.mulWadUp(protectedHealthWad)) - snap.equityWad;
-        uint256 relief = CloseMath.healthRelief(p, protectedHealthWad);
-        uint256 need = uint256(gap).divWadUp(relief);
-        return need < notional ? need : notional;
     }
 
     function _volatility(
@@ -429,16 +383,25 @@ library RebalanceLogic {
         (volatilityWad, ) = w.oracle.volatility(EngineLib.marketAsset(s, marketId, s.marketWords[marketId]));
     }
 
-    /// @notice Notional (WAD) rebalances may still close in `marketId` in the current window.
-    function deleverageRoom(EngineLib.Layout storage s, uint256 marketId) internal view returns (uint256) {
-        if (!EngineLib.isCapped(s, marketId)) return type(uint256).max;
-        IMarginEngine.DeleverageCap memory cap = s.deleverageCaps[marketId];
-        if (cap.maxNotionalWad == 0) return type(uint256).max;
-        if (block.timestamp >= uint256(cap.windowStart) + cap.windowSeconds) return cap.maxNotionalWad;
-        return cap.usedNotionalWad >= cap.maxNotionalWad ? 0 : cap.maxNotionalWad - cap.usedNotionalWad;
-    }
-
     // ---------------------------------------------------------------- validation helpers
+
+    /// @dev The plan's target and means against the policy (before any simulation).
+    function _checkPermissions(
+        AccountSnapshot memory snap,
+        Plan memory plan
+    ) private pure returns (bool, IMarginEngine.PlanError) {
+        Policy memory policy = snap.policy;
+        if (plan.targetHealthWad < policy.targetHealthWad) return (false, IMarginEngine.PlanError.TargetBelowPolicy);
+        if (plan.targetHealthWad > MAX_PLAN_TARGET) return (false, IMarginEngine.PlanError.TargetTooHigh);
+        if (plan.topUpTokens != 0) {
+            if (!policy.allowTopUp) return (false, IMarginEngine.PlanError.TopUpNotAllowed);
+            if (plan.topUpTokens > snap.reserveTokens) return (false, IMarginEngine.PlanError.TopUpExceedsReserve);
+        }
+        if (plan.closes.length != 0 && !policy.allowDeleverage) {
+            return (false, IMarginEngine.PlanError.DeleverageNotAllowed);
+        }
+        return (true, IMarginEngine.PlanError.TargetBelowPolicy);
+    }
 
     function _checkSweep(
         AccountSnapshot memory snap,

@@ -71,14 +71,17 @@ library TradeLogic {
         int256 traderDeltaTokens;
     }
 
-    /// @dev Opens, changes or closes `account`'s position in `marketId` by `delta` at the oracle price.
+    /// @dev Opens, changes or closes `account`'s position in `fill.marketId` by `delta` at `fill.priceWad`,
+    ///      the market's `Ok` oracle price the order was checked against (the other markets' prices are read
+    ///      here).
     function modify(
         EngineLib.Layout storage s,
         EngineLib.Wiring memory w,
         address account,
-        uint256 marketId,
-        int256 delta
+        int256 delta,
+        EngineLib.KnownPrice memory fill
     ) external {
+        uint256 marketId = fill.marketId;
         Trade memory t = _splitTrade(s, w, account, marketId, delta);
         uint256 bitmap = s.marketBitmap[account] | (1 << marketId);
         if (t.oldSize == 0 && EngineLib.popcount(bitmap) > ConstantsLib.MAX_MARKETS_PER_ACCOUNT) {
@@ -89,7 +92,8 @@ library TradeLogic {
             w,
             account,
             bitmap,
-            true
+            true,
+            fill
         );
         uint256 index = _indexOf(positions, marketId);
         t.priceWad = positions[index].priceWad;

@@ -77,8 +77,6 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
 
     /// @dev `DEFAULT_ADMIN_ROLE` of OpenZeppelin AccessControl (the guardian's admin).
     bytes32 private constant DEFAULT_ADMIN_ROLE = 0x00;
-    /// @dev Sequencer uptime feed answer meaning "up".
-    int256 private constant SEQUENCER_UP = 0;
     /// @dev WAD per percent: a volatility feed answer of 1% (in whole feed units) is 0.01e18.
     uint256 private constant WAD_PER_PERCENT = 1e16;
 
@@ -150,6 +148,9 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
         uint80 roundId;
         uint256 updatedAt;
         uint80 recordedRoundId;
+        /// @dev Whether grading read the previous round, and its `updatedAt` then.
+        bool previousRead;
+        uint256 previousUpdatedAt;
     }
 
     /// @inheritdoc IChainlinkOracleAdapter
@@ -330,7 +331,9 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
         FeedParams memory params = _feedParams[asset];
         if (params.feed == address(0)) return (0, Status.Invalid, 0, 0);
         (Quote memory quote, ) = _quote(asset, params);
-        if (quote.roundId != 0)
+        // A new round's grading read the previous round already; a recorded one's did not.
+        if (quote.previousRead) previousUpdatedAt = quote.previousUpdatedAt;
+        else if (quote.roundId != 0)
             (, , , , previousUpdatedAt) = FeedReader.readRound(params.feed, false, quote.roundId - 1);
         return (quote.priceWad, quote.status, quote.updatedAt, previousUpdatedAt);
     }
@@ -435,30 +438,37 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
             return (quote, last);
         }
         if (quote.roundId == last.roundId) return (quote, last); // recorded or accepted: Ok
+        _gradeDeviation(quote, params, scale, bounds, last.priceWad);
+    }
 
-        uint256 referenceWad = FeedReader.previousRoundWad(
+    /// @dev Grades a new round `Deviation` when it moved beyond the bound from the previous round (or, when
+    ///      that cannot serve as reference, from the last good price); records the previous round's
+    ///      `updatedAt` in `quote`.
+    function _gradeDeviation(
+        Quote memory quote,
+        FeedParams memory params,
+        uint256 scale,
+        PriceBounds memory bounds,
+        uint256 lastPriceWad
+    ) private view {
+        uint256 referenceWad;
+        (referenceWad, quote.previousUpdatedAt) = FeedReader.previousRoundWad(
             params.feed,
-            roundId,
+            quote.roundId,
             scale,
             bounds.minPriceWad,
             bounds.maxPriceWad
         );
-        if (referenceWad == 0) referenceWad = last.priceWad;
+        quote.previousRead = true;
+        if (referenceWad == 0) referenceWad = lastPriceWad;
         if (quote.priceWad.deviates(referenceWad, params.maxDeviationWad)) quote.status = Status.Deviation;
     }
 
-    /// @dev `SequencerDown`, `GracePeriod` or `Ok` (also `Ok` when no sequencer feed is set). Any answer
-    ///      other than 0 ("up") counts as down; a `startedAt` in the future counts as a fresh change.
+    /// @dev The sequencer's status (`FeedReader.sequencerStatus`; `Ok` when no sequencer feed is set).
     function _sequencerStatus() private view returns (Status) {
         SequencerConfig memory sequencer = _sequencer;
         if (sequencer.feed == address(0)) return Status.Ok;
-
-        (bool read, , int256 answer, uint256 startedAt, ) = FeedReader.readRound(sequencer.feed, true, 0);
-        if (!read || answer != SEQUENCER_UP || startedAt == 0) return Status.SequencerDown;
-        if (startedAt > block.timestamp || block.timestamp - startedAt < sequencer.gracePeriod) {
-            return Status.GracePeriod;
-        }
-        return Status.Ok;
+        return FeedReader.sequencerStatus(sequencer.feed, sequencer.gracePeriod);
     }
 
     // ---------------------------------------------------------------- volatility

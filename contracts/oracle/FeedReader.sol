@@ -6,7 +6,8 @@ import {IChainlinkOracleAdapter} from "../interfaces/IChainlinkOracleAdapter.sol
 import {ConstantsLib} from "../libraries/ConstantsLib.sol";
 
 /// @title FeedReader
-/// @notice The `ChainlinkOracleAdapter`'s feed calls and deviation test (internal: compiled into it).
+/// @notice The `ChainlinkOracleAdapter`'s feed calls, deviation test and sequencer status (internal:
+///         compiled into it).
 /// @dev Feeds are read with a low-level `staticcall` capped at `FEED_GAS_LIMIT` gas that copies at most
 ///      160 bytes of returndata, so a reverting, gas-burning or malformed feed yields `Status.Invalid`
 ///      instead of reverting the caller. When a read fails and less than `FEED_GAS_LIMIT / 63` gas is
@@ -19,6 +20,19 @@ library FeedReader {
     uint256 internal constant FEED_GAS_LIMIT = 250_000;
     /// @dev Bytes of the five words `latestRoundData` / `getRoundData` return.
     uint256 private constant ROUND_DATA_SIZE = 160;
+    /// @dev Sequencer uptime feed answer meaning "up".
+    int256 private constant SEQUENCER_UP = 0;
+
+    /// @dev `SequencerDown`, `GracePeriod` or `Ok` from an L2 sequencer uptime feed. Any answer other than 0
+    ///      ("up") counts as down; a `startedAt` in the future counts as a fresh change.
+    function sequencerStatus(address feed, uint256 gracePeriod) internal view returns (IChainlinkOracleAdapter.Status) {
+        (bool read, , int256 answer, uint256 startedAt, ) = readRound(feed, true, 0);
+        if (!read || answer != SEQUENCER_UP || startedAt == 0) return IChainlinkOracleAdapter.Status.SequencerDown;
+        if (startedAt > block.timestamp || block.timestamp - startedAt < gracePeriod) {
+            return IChainlinkOracleAdapter.Status.GracePeriod;
+        }
+        return IChainlinkOracleAdapter.Status.Ok;
+    }
 
     /// @dev Calls `latestRoundData()` (`latest`) or `getRoundData(roundId)` with `FEED_GAS_LIMIT` gas,
     ///      copying at most 160 bytes of returndata (a feed cannot make the caller pay for a huge copy).
@@ -82,21 +96,24 @@ library FeedReader {
     }
 
     /// @dev The previous round's answer in WAD, or 0 when it cannot serve as reference (round 0,
-    ///      unreadable, incomplete, in the future, or outside `[minPriceWad, maxPriceWad]`).
+    ///      unreadable, incomplete, in the future, or outside `[minPriceWad, maxPriceWad]`), and its
+    ///      `updatedAt` as read (0 when unreadable), so that a caller needs no second read of it.
     function previousRoundWad(
         address feed,
         uint256 roundId,
         uint256 scale,
         uint256 minPriceWad,
         uint256 maxPriceWad
-    ) internal view returns (uint256) {
-        if (roundId == 0) return 0;
-        (bool read, , int256 answer, , uint256 updatedAt) = readRound(feed, false, roundId - 1);
-        if (!read || answer <= 0 || uint256(answer) > type(uint128).max) return 0;
-        if (updatedAt == 0 || updatedAt > block.timestamp) return 0;
-        uint256 answerWad = uint256(answer) * scale;
-        if (answerWad < minPriceWad || answerWad > maxPriceWad) return 0;
-        return answerWad;
+    ) internal view returns (uint256 answerWad, uint256 updatedAt) {
+        if (roundId == 0) return (0, 0);
+        bool read;
+        int256 answer;
+        (read, , answer, , updatedAt) = readRound(feed, false, roundId - 1);
+        if (!read) return (0, 0);
+        if (answer <= 0 || uint256(answer) > type(uint128).max) return (0, updatedAt);
+        if (updatedAt == 0 || updatedAt > block.timestamp) return (0, updatedAt);
+        answerWad = uint256(answer) * scale;
+        if (answerWad < minPriceWad || answerWad > maxPriceWad) answerWad = 0;
     }
 
     /// @dev Whether `|priceWad - referenceWad| / referenceWad > maxDeviationWad`, compared exactly by
