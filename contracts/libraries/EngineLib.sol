@@ -233,38 +233,18 @@ library EngineLib {
         uint256 bitmap,
         bool requireOk
     ) internal view returns (uint256 marginTokens, MarginMath.PositionData[] memory positions, bool pricesOk) {
-        KnownPrice memory none;
-        return load(s, w, account, bitmap, requireOk, none);
+        marginTokens = w.vault.marginOf(account);
+        (positions, pricesOk, ) = loadPositions(s, w, account, bitmap, requireOk, noKnownPrice());
     }
 
-    /// @notice `load`, with the `Ok` price of one market already read in this transaction (`known`), so
-    ///         that its feed is not read a second time.
-    function load(
-        Layout storage s,
-        Wiring memory w,
-        address account,
-        uint256 bitmap,
-        bool requireOk,
-        KnownPrice memory known
-    ) internal view returns (uint256 marginTokens, MarginMath.PositionData[] memory positions, bool pricesOk) {
-        marginTokens = w.vault.marginOf(account);
-        (positions, pricesOk, ) = loadPositions(s, w, account, bitmap, requireOk, known);
+    /// @notice No price known yet (`loadPositions` reads every market's).
+    function noKnownPrice() internal pure returns (KnownPrice memory none) {
+        return none;
     }
 
     /// @notice `load` without the margin, with the `updatedAt` of each position's price round (the round
-    ///         its price comes from when `Ok`), in `positions` order.
-    function loadPositions(
-        Layout storage s,
-        Wiring memory w,
-        address account,
-        uint256 bitmap,
-        bool requireOk
-    ) internal view returns (MarginMath.PositionData[] memory positions, bool pricesOk, uint256[] memory roundTimes) {
-        KnownPrice memory none;
-        return loadPositions(s, w, account, bitmap, requireOk, none);
-    }
-
-    /// @notice `loadPositions` with `known` (see `load`).
+    ///         its price comes from when `Ok`), in `positions` order. The `Ok` price of one market already
+    ///         read in this transaction may be passed as `known`, so that its feed is not read again.
     function loadPositions(
         Layout storage s,
         Wiring memory w,

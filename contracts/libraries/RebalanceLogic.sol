@@ -345,7 +345,14 @@ library RebalanceLogic {
         } else {
             snap.marginTokens = w.vault.marginOf(account);
         }
-        (snap.positions, pricesOk, roundTimes) = EngineLib.loadPositions(s, w, account, bitmap, requireOk);
+        (snap.positions, pricesOk, roundTimes) = EngineLib.loadPositions(
+            s,
+            w,
+            account,
+            bitmap,
+            requireOk,
+            EngineLib.noKnownPrice()
+        );
         snap.account = account;
         snap.scale = w.scale;
         snap.policy = policy;

@@ -87,14 +87,8 @@ library TradeLogic {
         if (t.oldSize == 0 && EngineLib.popcount(bitmap) > ConstantsLib.MAX_MARKETS_PER_ACCOUNT) {
             revert IMarginEngine.MarginEngineTooManyMarkets(account);
         }
-        (uint256 marginTokens, MarginMath.PositionData[] memory positions, ) = EngineLib.load(
-            s,
-            w,
-            account,
-            bitmap,
-            true,
-            fill
-        );
+        uint256 marginTokens = w.vault.marginOf(account);
+        (MarginMath.PositionData[] memory positions, , ) = EngineLib.loadPositions(s, w, account, bitmap, true, fill);
         uint256 index = _indexOf(positions, marketId);
         t.priceWad = positions[index].priceWad;
         uint256 healthBefore = t.adds ? 0 : MarginMath.healthOf(marginTokens * w.scale, positions);

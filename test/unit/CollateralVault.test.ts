@@ -413,6 +413,32 @@ describe("CollateralVault", function () {
       await expectConserved(vault, token);
     });
 
+    it("refuses a top-up or a payment that would overflow a 128-bit margin instead of truncating it", async function () {
+      // The total is 256-bit, so nothing but the per-account casts bounds a margin: an owner with a
+      // margin near 2**128 and some reserve must not wrap its margin (or a payee's) to a small number.
+      const { token, vault, engine, alice, bob } = await loadFixture(withEngineFixture);
+      const max = 2n ** 128n - 1n;
+      await token.mint(alice.address, max + 10n);
+      await token.connect(alice).approve(await vault.getAddress(), ethers.MaxUint256);
+      await vault.connect(alice).depositMargin(alice.address, max);
+      await vault.connect(alice).depositReserve(alice.address, 10n);
+      await expect(
+        vault.connect(engine).reserveToMarginAndPay(alice.address, 10n, bob.address, 0n),
+      ).to.be.revertedWithCustomError(vault, "SafeCastOverflowedUintDowncast");
+      await expect(vault.connect(engine).reserveToMargin(alice.address, 10n)).to.be.revertedWithPanic(0x11);
+      // Bob already holds margin: a reward that would push his past 128 bits is refused too.
+      await token.mint(bob.address, 1n);
+      await token.connect(bob).approve(await vault.getAddress(), ethers.MaxUint256);
+      await vault.connect(bob).depositMargin(bob.address, 1n);
+      await expect(vault.connect(engine).moveMargin(alice.address, bob.address, max)).to.be.revertedWithPanic(
+        0x11,
+      );
+      expect(await vault.marginOf(alice.address)).to.equal(max);
+      expect(await vault.reserveOf(alice.address)).to.equal(10n);
+      expect(await vault.totalHeld()).to.equal(max + 11n);
+      await expectConserved(vault, token);
+    });
+
     it("reserveToMarginAndPay moves reserve into margin and pays from the result", async function () {
       const { token, vault, engine, alice, bob } = await loadFixture(fundedFixture);
       const tx = vault.connect(engine).reserveToMarginAndPay(alice.address, usdc(200), bob.address, usdc(3));

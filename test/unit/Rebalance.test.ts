@@ -492,7 +492,7 @@ describe("MarginEngine rebalancing with the threshold strategy", () => {
 
   // Whole-transaction gas of a direct `rebalance` by an EOA keeper that already holds margin, with the
   // oracle's last good round recorded (as the keeper service does each round). The ceilings are the
-  // measured 115,736 and 183,212 rounded up (the top-up's target is 80,000; docs/PERFORMANCE.md tracks the
+  // measured 115,685 and 183,161 rounded up (the top-up's target is 80,000; docs/PERFORMANCE.md tracks the
   // work). The deleverage is the first after the owner's policy change: it compares the round times its
   // prices came with against the owner's record and clears it.
   it("stays within the gas ceilings: top-up ≤ 116,000, one-market deleverage ≤ 183,500", async function () {
