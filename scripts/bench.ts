@@ -107,7 +107,12 @@ async function openBook(c: Ctx, w: HDNodeWallet, marginUsd: number, leverage: nu
   }
 }
 
-async function setPolicy(c: Ctx, w: HDNodeWallet, opts: { topUp: boolean; sweep?: number }) {
+/** The threshold policy; planned by the engine's built-in planner unless `external` names `ThresholdStrategy`. */
+async function setPolicy(
+  c: Ctx,
+  w: HDNodeWallet,
+  opts: { topUp: boolean; sweep?: number; external?: boolean },
+) {
   await c.engine.connect(w).setPolicy({
     triggerHealthWad: ethers.parseEther("1.5"),
     targetHealthWad: ethers.parseEther("2"),
@@ -115,7 +120,7 @@ async function setPolicy(c: Ctx, w: HDNodeWallet, opts: { topUp: boolean; sweep?
     allowTopUp: opts.topUp,
     allowDeleverage: true,
     maxKeeperRewardTokens: usdc(5),
-    strategy: c.threshold,
+    strategy: opts.external ? c.threshold : await c.engine.builtinStrategy(),
   });
 }
 
@@ -195,7 +200,7 @@ async function main() {
   await revert(base);
 
   // Rebalances: the price falls until the account is under its trigger (health ≈ 1.42).
-  const rebalanceCase = async (markets: number, topUp: boolean, behindProxy = false) => {
+  const rebalanceCase = async (markets: number, topUp: boolean, behindProxy = false, external = false) => {
     const id = await snapshot();
     if (behindProxy) {
       const { DEFAULTS } = await import("../ignition/modules/core");
@@ -214,7 +219,7 @@ async function main() {
     await c.vault.connect(w).depositMargin(w.address, usdc(10_000));
     await c.vault.connect(w).depositReserve(w.address, usdc(5_000));
     await openBook(c, w, 10_000, 3, markets);
-    await setPolicy(c, w, { topUp });
+    await setPolicy(c, w, { topUp, external });
     await move(c, 0.687);
     const [action, plan] = await c.engine.keeperAction(w.address);
     if (action !== 1n) {
@@ -231,6 +236,8 @@ async function main() {
   const topUp = await rebalanceCase(1, true);
   g.rebalanceTopUp = topUp.used;
   g.rebalanceTopUpBehindProxy = (await rebalanceCase(1, true, true)).used;
+  // The same top-up with the policy naming the external `ThresholdStrategy` (one more call).
+  g.rebalanceTopUpExternalStrategy = (await rebalanceCase(1, true, false, true)).used;
   const d1 = await rebalanceCase(1, false);
   const d2 = await rebalanceCase(2, false);
   const d4 = await rebalanceCase(4, false);

@@ -307,7 +307,8 @@ async function soak(o: Options): Promise<number> {
   const engine = contractAt<MarginEngine>("MarginEngine", at("MarginEngine"), provider);
   const keeperContract = contractAt<RebalanceKeeper>("RebalanceKeeper", at("RebalanceKeeper"), provider);
   const lens = contractAt<AccountLens>("AccountLens", at("AccountLens"), provider);
-  const strategies = { threshold: at("ThresholdStrategy"), volatility: at("VolatilityScaledStrategy") };
+  // "threshold": the engine's built-in planner (a policy naming the engine).
+  const strategies = { threshold: at("MarginEngine"), volatility: at("VolatilityScaledStrategy") };
   const A = {
     token: await token.getAddress(),
     feed: await feed.getAddress(),
@@ -762,11 +763,7 @@ async function soak(o: Options): Promise<number> {
   for (const a of holders) held += await token.balanceOf(a);
   const checks = [
     check("vault balance == Σ margin + Σ reserve (every account)", vaultBalance, marginReserve),
-    check(
-      "vault balance == totalHeld",
-      vaultBalance,
-      await vault.totalHeld(),
-    ),
+    check("vault balance == totalHeld", vaultBalance, await vault.totalHeld()),
     check(
       "pool balance == cashAssets + insuranceBalance",
       poolBalance,

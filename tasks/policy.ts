@@ -26,7 +26,7 @@ withCommonParams(
   defineTask("set-policy", "Sets the signer's rebalancing policy")
     .addParam(
       "strategy",
-      "threshold, volatility (volatility-scaled) or an approved strategy address",
+      "threshold (the engine's built-in planner), volatility (volatility-scaled) or an approved strategy address",
       undefined,
       types.string,
     )
@@ -62,16 +62,18 @@ withCommonParams(
 /** The address of a strategy given by name or address. */
 export function strategyAddress(b: Ballast, spec: string): string {
   const name = spec.trim().toLowerCase();
-  if (name === "threshold") return b.address("thresholdStrategy");
+  // The threshold rule is planned inside the engine (its own address), without a strategy call.
+  if (name === "threshold") return b.address("engine");
   if (name === "volatility" || name === "volatility-scaled") return b.address("volatilityStrategy");
   if (isAddress(spec)) return getAddress(spec);
   throw new TaskError(`--strategy "${spec}": use threshold, volatility or an address`);
 }
 
-/** "threshold" / "volatility" for the deployment's strategies, else the address. */
+/** "threshold" (built-in or `ThresholdStrategy`) / "volatility" for the deployment's strategies, else the address. */
 export function strategyLabel(b: Ballast, address: string): string {
-  const { thresholdStrategy, volatilityStrategy } = b.deployment.addresses;
-  if (address.toLowerCase() === thresholdStrategy?.toLowerCase()) return "threshold";
+  const { engine, thresholdStrategy, volatilityStrategy } = b.deployment.addresses;
+  if (address.toLowerCase() === engine?.toLowerCase()) return "threshold";
+  if (address.toLowerCase() === thresholdStrategy?.toLowerCase()) return "threshold (contract)";
   if (address.toLowerCase() === volatilityStrategy?.toLowerCase()) return "volatility";
   return address;
 }

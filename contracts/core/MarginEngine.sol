@@ -17,6 +17,7 @@ import {EngineLib} from "../libraries/EngineLib.sol";
 import {TradeLogic} from "../libraries/TradeLogic.sol";
 import {LiquidationLogic} from "../libraries/LiquidationLogic.sol";
 import {RebalanceLogic} from "../libraries/RebalanceLogic.sol";
+import {RebalancePreview} from "../libraries/RebalancePreview.sol";
 import {OrderLogic} from "../libraries/OrderLogic.sol";
 import {IMarginEngineOrders} from "../interfaces/IMarginEngineOrders.sol";
 import {AccountSnapshot, Plan, Policy} from "../interfaces/RebalanceTypes.sol";
@@ -92,6 +93,9 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
         _scale = 10 ** (ConstantsLib.WAD_DECIMALS - IERC20Metadata(ICollateralVault(vault_).token()).decimals());
         _setLiquidationParams(liquidationParams_);
         _setReserveFactor(reserveFactorWad_);
+        // The built-in threshold planner: a policy naming the engine is planned here, without a call.
+        EngineLib.setStrategyFlags(_s, address(this), EngineLib.STRATEGY_APPROVED);
+        emit StrategyApproval(address(this), true);
     }
 
     // ---------------------------------------------------------------- governance
@@ -220,7 +224,11 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
             strategy,
             approved
                 ? EngineLib.STRATEGY_APPROVED |
-                    (IRebalanceStrategy(strategy).usesVolatility() ? EngineLib.STRATEGY_USES_VOLATILITY : 0)
+                    (
+                        strategy != address(this) && IRebalanceStrategy(strategy).usesVolatility()
+                            ? EngineLib.STRATEGY_USES_VOLATILITY
+                            : 0
+                    )
                 : 0
         );
         emit StrategyApproval(strategy, approved);
@@ -255,14 +263,14 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
 
     /// @inheritdoc IMarginEngine
     function accountSnapshot(address account) external view returns (AccountSnapshot memory snapshot, bool pricesOk) {
-        return RebalanceLogic.accountSnapshot(_s, _wiring(), account);
+        return RebalancePreview.accountSnapshot(_s, _wiring(), account);
     }
 
     /// @inheritdoc IMarginEngine
     function keeperAction(
         address account
     ) external view returns (KeeperAction action, Plan memory plan, bool deleverageCapped) {
-        return RebalanceLogic.keeperAction(_s, _wiring(), account);
+        return RebalancePreview.keeperAction(_s, _wiring(), account);
     }
 
     /// @inheritdoc IMarginEngine
@@ -273,6 +281,11 @@ contract MarginEngine is IMarginEngine, ReentrancyGuardTransient {
     /// @inheritdoc IMarginEngine
     function isStrategyApproved(address strategy) external view returns (bool) {
         return _s.strategyFlags[strategy] & EngineLib.STRATEGY_APPROVED != 0;
+    }
+
+    /// @inheritdoc IMarginEngine
+    function builtinStrategy() external view returns (address) {
+        return address(this);
     }
 
     /// @inheritdoc IMarginEngine

@@ -411,6 +411,11 @@ interface IMarginEngine is IOracleRiskConsumer, IMarginEngineOrders {
     /// @notice Whether policies may name `strategy`.
     function isStrategyApproved(address strategy) external view returns (bool);
 
+    /// @notice The strategy address of the built-in threshold planner: the engine itself, approved at
+    ///         deployment. A policy naming it is planned inside the engine with the threshold rule
+    ///         (`ThresholdPlanner`, the same as `ThresholdStrategy`'s) and no external call.
+    function builtinStrategy() external view returns (address);
+
     /// @notice Reward offered per rebalance (token units).
     function keeperReward() external view returns (uint256);
 

@@ -97,6 +97,7 @@ export function deployCore(
   const orderLogic = m.library("OrderLogic");
   const liquidationLogic = m.library("LiquidationLogic");
   const rebalanceLogic = m.library("RebalanceLogic");
+  const rebalancePreview = m.library("RebalancePreview");
   const engine = m.contract(
     "MarginEngine",
     [
@@ -113,6 +114,7 @@ export function deployCore(
         OrderLogic: orderLogic,
         LiquidationLogic: liquidationLogic,
         RebalanceLogic: rebalanceLogic,
+        RebalancePreview: rebalancePreview,
       },
     },
   );

@@ -113,6 +113,7 @@ describe("Integrator package", function () {
       "OrderLogic",
       "LiquidationLogic",
       "RebalanceLogic",
+      "RebalancePreview",
     ]);
   });
 

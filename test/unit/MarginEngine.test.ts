@@ -67,6 +67,7 @@ describe("MarginEngine", () => {
         OrderLogic: await (await ethers.deployContract("OrderLogic")).getAddress(),
         LiquidationLogic: await (await ethers.deployContract("LiquidationLogic")).getAddress(),
         RebalanceLogic: await (await ethers.deployContract("RebalanceLogic")).getAddress(),
+        RebalancePreview: await (await ethers.deployContract("RebalancePreview")).getAddress(),
       };
       const factory = await ethers.getContractFactory("MarginEngine", { libraries });
       const addrs = [f.vault, f.pool, f.oracle, f.guardian].map((c) => c.target as string);

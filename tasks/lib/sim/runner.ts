@@ -160,7 +160,7 @@ export async function runSimulation(
   const lens = await ethers.getContractAt("AccountLens", await at(deployed.lens));
   const strategies: Record<PolicyName, string> = {
     none: ethers.ZeroAddress,
-    threshold: await at(deployed.thresholdStrategy),
+    threshold: await at(deployed.engine), // the built-in threshold planner
     volatility: await at(deployed.volatilityStrategy),
   };
 
