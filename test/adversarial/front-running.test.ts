@@ -11,6 +11,8 @@ import {
   orderIdOf,
   publishRound,
   standardPolicy,
+  THRESHOLD_PLANNERS,
+  thresholdStrategyOf,
   trade,
   usdc,
 } from "../helpers/fixtures";
@@ -189,60 +191,62 @@ describe("Adversarial: front-running a visible oracle round", () => {
     expect(await netOf(f)).to.equal(-usdc("301.5"));
   });
 
-  it("an owner cannot arrange a reduce at a price it has seen by setting a policy and rebalancing itself", async () => {
-    const f = await loadFixture(setup);
-    await trade(f, f.alice, ETH_MARKET, SIZE); // health ≈ 2.0 at 3,000
-    // The −0.5% round is in sight: a policy that triggers at once, deleverage only, and its own rebalance.
-    const policy = standardPolicy(await f.thresholdStrategy.getAddress(), {
-      triggerHealthWad: parseEther("2.5"),
-      targetHealthWad: parseEther("3"),
-      allowTopUp: false,
-    });
-    const receipt = await (await f.engine.connect(f.alice).setPolicy(policy)).wait();
-    const setAt = BigInt((await receipt!.getBlock()).timestamp);
-    const [, , roundAt] = await f.ethFeed.latestRoundData();
-    expect((await f.engine.keeperAction(f.alice.address)).action).to.equal(0n); // not offered to keepers
-    await expect(f.engine.connect(f.alice).rebalance(f.alice.address))
-      .to.be.revertedWithCustomError(f.engine, "MarginEngineRoundNotAfterOwnerAction")
-      .withArgs(f.alice.address, ETH_MARKET, roundAt, setAt);
-    // Once the round lands, the deleverage fills at its price.
-    await f.ethFeed.updateAnswer(answer(2_985));
-    expect((await f.engine.keeperAction(f.alice.address)).action).to.equal(1n);
-    await expect(f.engine.connect(f.keeper).rebalance(f.alice.address))
-      .to.emit(f.engine, "PositionModified")
-      .withArgs(
-        f.alice.address,
-        ETH_MARKET,
-        anyNegative,
-        anyValue,
-        parseEther("2985"),
-        anyValue,
-        anyValue,
-        anyValue,
-      );
-  });
-
-  it("a withdrawal that pushes health under the trigger cannot be followed by a rebalance at the same round", async () => {
-    const f = await loadFixture(setup);
-    await f.vault.connect(f.alice).depositMargin(f.alice.address, usdc(9_000));
-    await trade(f, f.alice, ETH_MARKET, SIZE); // health ≈ 3.5
-    await f.engine.connect(f.alice).setPolicy(
-      standardPolicy(await f.thresholdStrategy.getAddress(), {
+  for (const planner of THRESHOLD_PLANNERS) {
+    it(`an owner cannot arrange a reduce at a price it has seen by setting a policy and rebalancing itself (${planner} threshold planner)`, async () => {
+      const f = await loadFixture(setup);
+      await trade(f, f.alice, ETH_MARKET, SIZE); // health ≈ 2.0 at 3,000
+      // The −0.5% round is in sight: a policy that triggers at once, deleverage only, and its own rebalance.
+      const policy = standardPolicy(await thresholdStrategyOf(f, planner), {
         triggerHealthWad: parseEther("2.5"),
         targetHealthWad: parseEther("3"),
         allowTopUp: false,
-      }),
-    );
-    await publishRound(f, ETH_MARKET); // the policy is old news
-    await f.engine.connect(f.alice).withdrawMargin(usdc(8_000), f.alice.address); // health ≈ 2.3
-    expect((await f.engine.keeperAction(f.alice.address)).action).to.equal(0n);
-    await expect(f.engine.connect(f.alice).rebalance(f.alice.address)).to.be.revertedWithCustomError(
-      f.engine,
-      "MarginEngineRoundNotAfterOwnerAction",
-    );
-    await publishRound(f, ETH_MARKET);
-    await expect(f.engine.connect(f.keeper).rebalance(f.alice.address)).to.emit(f.engine, "Rebalanced");
-  });
+      });
+      const receipt = await (await f.engine.connect(f.alice).setPolicy(policy)).wait();
+      const setAt = BigInt((await receipt!.getBlock()).timestamp);
+      const [, , roundAt] = await f.ethFeed.latestRoundData();
+      expect((await f.engine.keeperAction(f.alice.address)).action).to.equal(0n); // not offered to keepers
+      await expect(f.engine.connect(f.alice).rebalance(f.alice.address))
+        .to.be.revertedWithCustomError(f.engine, "MarginEngineRoundNotAfterOwnerAction")
+        .withArgs(f.alice.address, ETH_MARKET, roundAt, setAt);
+      // Once the round lands, the deleverage fills at its price.
+      await f.ethFeed.updateAnswer(answer(2_985));
+      expect((await f.engine.keeperAction(f.alice.address)).action).to.equal(1n);
+      await expect(f.engine.connect(f.keeper).rebalance(f.alice.address))
+        .to.emit(f.engine, "PositionModified")
+        .withArgs(
+          f.alice.address,
+          ETH_MARKET,
+          anyNegative,
+          anyValue,
+          parseEther("2985"),
+          anyValue,
+          anyValue,
+          anyValue,
+        );
+    });
+
+    it(`a withdrawal that pushes health under the trigger cannot be followed by a rebalance at the same round (${planner} threshold planner)`, async () => {
+      const f = await loadFixture(setup);
+      await f.vault.connect(f.alice).depositMargin(f.alice.address, usdc(9_000));
+      await trade(f, f.alice, ETH_MARKET, SIZE); // health ≈ 3.5
+      await f.engine.connect(f.alice).setPolicy(
+        standardPolicy(await thresholdStrategyOf(f, planner), {
+          triggerHealthWad: parseEther("2.5"),
+          targetHealthWad: parseEther("3"),
+          allowTopUp: false,
+        }),
+      );
+      await publishRound(f, ETH_MARKET); // the policy is old news
+      await f.engine.connect(f.alice).withdrawMargin(usdc(8_000), f.alice.address); // health ≈ 2.3
+      expect((await f.engine.keeperAction(f.alice.address)).action).to.equal(0n);
+      await expect(f.engine.connect(f.alice).rebalance(f.alice.address)).to.be.revertedWithCustomError(
+        f.engine,
+        "MarginEngineRoundNotAfterOwnerAction",
+      );
+      await publishRound(f, ETH_MARKET);
+      await expect(f.engine.connect(f.keeper).rebalance(f.alice.address)).to.emit(f.engine, "Rebalanced");
+    });
+  }
 
   it("checks the acceptable price on both sides", async () => {
     const f = await loadFixture(setup);

@@ -156,6 +156,15 @@ export function standardPolicy(strategy: string, overrides: Partial<Record<strin
   };
 }
 
+/** The two ways a policy can name the threshold rule: the engine's built-in planner or the contract. */
+export const THRESHOLD_PLANNERS = ["built-in", "contract"] as const;
+export type ThresholdPlanner = (typeof THRESHOLD_PLANNERS)[number];
+
+/** The strategy address of `planner`: the engine itself, or the deployed `ThresholdStrategy`. */
+export async function thresholdStrategyOf(f: Ballast, planner: ThresholdPlanner): Promise<string> {
+  return planner === "built-in" ? f.engine.builtinStrategy() : f.thresholdStrategy.getAddress();
+}
+
 /** Options of `trade` and `closeAll`. */
 export interface TradeOptions {
   /** Publish a round after the order (at the feed's latest answer) before executing it; default true.

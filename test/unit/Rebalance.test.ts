@@ -13,6 +13,8 @@ import {
   standardPolicy,
   trade,
   publishRound,
+  ThresholdPlanner,
+  thresholdStrategyOf,
 } from "../helpers/fixtures";
 import { ScriptedStrategy__factory } from "../../typechain-types";
 import { underCoverage } from "../helpers/coverage";
@@ -452,22 +454,27 @@ describe("MarginEngine rebalancing", () => {
   });
 });
 
-describe("MarginEngine rebalancing with the threshold strategy", () => {
-  /** Alice as in `withPolicy`, but on the deployed ThresholdStrategy; ETH at 2,060; oracle updated. */
-  async function threshold() {
-    const f = await deployFunded();
-    await f.engine.connect(f.riskAdmin).setKeeperReward(usdc(2));
-    await f.vault.connect(f.alice).depositMargin(f.alice.address, usdc(10_000));
-    await f.vault.connect(f.alice).depositReserve(f.alice.address, usdc(5_000));
-    await f.vault.connect(f.keeper).depositMargin(f.keeper.address, usdc(1));
-    await trade(f, f.alice, ETH_MARKET, parseEther("10"));
-    const policy = standardPolicy(await f.thresholdStrategy.getAddress());
-    await f.engine.connect(f.alice).setPolicy(policy);
-    await movePrice(f.ethFeed, 2_060);
-    await f.oracle.update(ETH);
-    return { ...f, policy };
-  }
+/**
+ * Alice as in `withPolicy`, but with the threshold rule planned by `planner` (the deployed ThresholdStrategy
+ * or the engine's built-in planner); ETH at 2,060; oracle updated.
+ */
+async function thresholdAt2060(planner: ThresholdPlanner) {
+  const f = await deployFunded();
+  await f.engine.connect(f.riskAdmin).setKeeperReward(usdc(2));
+  await f.vault.connect(f.alice).depositMargin(f.alice.address, usdc(10_000));
+  await f.vault.connect(f.alice).depositReserve(f.alice.address, usdc(5_000));
+  await f.vault.connect(f.keeper).depositMargin(f.keeper.address, usdc(1));
+  await trade(f, f.alice, ETH_MARKET, parseEther("10"));
+  const policy = standardPolicy(await thresholdStrategyOf(f, planner));
+  await f.engine.connect(f.alice).setPolicy(policy);
+  await movePrice(f.ethFeed, 2_060);
+  await f.oracle.update(ETH);
+  return { ...f, policy };
+}
+const threshold = () => thresholdAt2060("contract");
+const builtin = () => thresholdAt2060("built-in");
 
+describe("MarginEngine rebalancing with the threshold strategy", () => {
   it("restores the target, and a second call in the same block finds nothing to do", async () => {
     const f = await loadFixture(threshold);
     await network.provider.send("evm_setAutomine", [false]);
@@ -492,27 +499,19 @@ describe("MarginEngine rebalancing with the threshold strategy", () => {
 });
 
 describe("MarginEngine rebalancing with the built-in threshold planner", () => {
-  /** As `threshold` above, with the policy naming the engine itself (planned inside it, no call). */
-  async function builtin() {
-    const f = await deployFunded();
-    await f.engine.connect(f.riskAdmin).setKeeperReward(usdc(2));
-    await f.vault.connect(f.alice).depositMargin(f.alice.address, usdc(10_000));
-    await f.vault.connect(f.alice).depositReserve(f.alice.address, usdc(5_000));
-    await f.vault.connect(f.keeper).depositMargin(f.keeper.address, usdc(1));
-    await trade(f, f.alice, ETH_MARKET, parseEther("10"));
-    const policy = standardPolicy(await f.engine.builtinStrategy());
-    await f.engine.connect(f.alice).setPolicy(policy);
-    await movePrice(f.ethFeed, 2_060);
-    await f.oracle.update(ETH);
-    return { ...f, policy };
-  }
-
   it("is the engine's own address, approved at deployment, without a volatility read", async () => {
     const f = await loadFixture(builtin);
     expect(await f.engine.builtinStrategy()).to.equal(await f.engine.getAddress());
     expect(await f.engine.isStrategyApproved(f.engine)).to.equal(true);
     const { snapshot } = await f.engine.accountSnapshot(f.alice.address);
     expect(snapshot.volatilityWad[0], "no volatility read for the threshold rule").to.equal(0n);
+    // Only the admin may revoke it: not a trader, a keeper or the risk admin.
+    for (const who of [f.alice, f.keeper, f.riskAdmin]) {
+      await expect(f.engine.connect(who).setStrategyApproval(f.engine, false)).to.be.revertedWithCustomError(
+        f.engine,
+        "MarginEngineUnauthorized",
+      );
+    }
     // Approval toggles like any strategy's; re-approving does not ask the engine for `usesVolatility`.
     await expect(f.engine.setStrategyApproval(f.engine, false))
       .to.emit(f.engine, "StrategyApproval")
