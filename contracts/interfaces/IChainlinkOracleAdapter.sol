@@ -87,7 +87,7 @@ interface IChainlinkOracleAdapter {
         uint256 maxDeviationWad
     );
 
-    /// @notice Emitted when the L2 sequencer uptime feed was set or removed.
+    /// @notice Emitted at deployment with the L2 sequencer uptime feed the adapter is wired to.
     /// @param feed The sequencer uptime feed (zero: none).
     /// @param gracePeriod Seconds after the sequencer comes back during which prices are not trusted.
     event SequencerFeedConfigured(address indexed feed, uint32 gracePeriod);
@@ -207,11 +207,6 @@ interface IChainlinkOracleAdapter {
     /// @notice The consumer set by `setRiskConsumer` (zero: none).
     function riskConsumer() external view returns (address);
 
-    /// @notice Sets the L2 sequencer uptime feed (zero address removes it). Admin only.
-    /// @param feed The sequencer uptime feed.
-    /// @param gracePeriod Seconds after recovery during which prices report `GracePeriod`.
-    function setSequencerFeed(address feed, uint32 gracePeriod) external;
-
     /// @notice Configures the volatility estimate of an existing asset. Risk admin or admin.
     /// @param asset The asset key.
     /// @param config The configuration (a volatility feed's `decimals()` must be readable and ≤ 18).
@@ -276,7 +271,7 @@ interface IChainlinkOracleAdapter {
     /// @param asset The asset key.
     function feedConfig(bytes32 asset) external view returns (FeedConfig memory);
 
-    /// @notice The L2 sequencer uptime feed (zero when none) and its grace period.
+    /// @notice The L2 sequencer uptime feed (zero when none) and its grace period, fixed at deployment.
     function sequencerFeed() external view returns (address feed, uint32 gracePeriod);
 
     /// @notice The access-control list and pause switchboard.

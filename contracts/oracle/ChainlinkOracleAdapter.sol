@@ -42,10 +42,10 @@ import {RoleCheck} from "../governance/RoleCheck.sol";
 ///      - the realised-volatility feed (annualised percent with the feed's decimals) is read with the
 ///        same capped `staticcall` and gas guard as price feeds and used by `volatility` only when it
 ///        is positive, below 2**128 feed units, complete, not in the future and within its heartbeat.
-///      Storage: three slots per asset (feed parameters, bounds, last good price) and one for the
-///      sequencer feed; `price` reads each at most once. Flags in the last-good-price slot let it skip
-///      the bounds for the recorded round at the recorded price (while that price is inside the current
-///      bounds) and the sequencer slot when no sequencer feed is set. An asset with a volatility
+///      Storage: three slots per asset (feed parameters, bounds, last good price); `price` reads each at
+///      most once. The sequencer feed is an immutable (wiring fixed at deployment). A flag in the
+///      last-good-price slot lets it skip the bounds for the recorded round at the recorded price (while
+///      that price is inside the current bounds). An asset with a volatility
 ///      configuration has two more:
 ///      the EWMA state (window, volatility feed decimals, variance), the only one `update` reads and
 ///      writes, and the rarely read volatility parameters (feed, heartbeat, initial volatility).
@@ -112,17 +112,6 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     ///      is recorded (it passed the bounds) and recomputed whenever the bounds change, so that `price`
     ///      need not read the bounds for the recorded round.
     uint8 private constant IN_BOUNDS = 2;
-    /// @dev `LastGood.flags`: a sequencer uptime feed is configured. Mirrors `_sequencer.feed != 0` in every
-    ///      configured asset (`setSequencerFeed` updates them all), so that `price` reads the sequencer
-    ///      slot only when there is a sequencer feed.
-    uint8 private constant SEQUENCER_SET = 4;
-
-    /// @dev Sequencer uptime feed and grace period (one slot).
-    struct SequencerConfig {
-        address feed;
-        uint32 gracePeriod;
-    }
-
     /// @dev EWMA state, the only volatility slot `update` touches (one slot). `ewmaWindow == 0` means no
     ///      volatility configuration. `varianceWadSq` is the annualised variance in 36 decimals (σ in WAD,
     ///      squared), so `σ = √varianceWadSq` is exact for the initial volatility. It stays below 2**158:
@@ -159,18 +148,31 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     mapping(bytes32 asset => FeedParams) private _feedParams;
     mapping(bytes32 asset => PriceBounds) private _bounds;
     mapping(bytes32 asset => LastGood) private _lastGood;
-    SequencerConfig private _sequencer;
-    /// @dev Every asset ever configured with `setFeed`, for `setSequencerFeed`.
+    /// @dev Every asset ever configured with `setFeed`, for `setRiskConsumer`.
     bytes32[] private _assets;
     mapping(bytes32 asset => VolatilityState) private _volatilityState;
     mapping(bytes32 asset => VolatilityParams) private _volatilityParams;
     /// @dev The consumer whose maintenance margins bound every deviation bound (zero: none).
     address private _riskConsumer;
 
+    /// @dev The L2 sequencer uptime feed (zero: none, as on L1) and its grace period: wiring, fixed at
+    ///      deployment, so that no price read pays for a storage slot to learn whether there is one.
+    address private immutable _sequencerFeed;
+    uint32 private immutable _sequencerGracePeriod;
+
     /// @param guardian_ The `PauseGuardian` that holds the roles.
-    constructor(address guardian_) {
+    /// @param sequencerFeed_ The chain's sequencer uptime feed; zero on a chain without one (L1).
+    /// @param sequencerGracePeriod_ Seconds after the sequencer comes back during which prices are not
+    ///        trusted (at most `MAX_GRACE_PERIOD`; ignored without a feed).
+    constructor(address guardian_, address sequencerFeed_, uint32 sequencerGracePeriod_) {
         if (guardian_ == address(0)) revert ChainlinkOracleAdapterZeroAddress();
+        if (sequencerGracePeriod_ > MAX_GRACE_PERIOD) {
+            revert ChainlinkOracleAdapterInvalidGracePeriod(sequencerGracePeriod_);
+        }
         guardian = guardian_;
+        _sequencerFeed = sequencerFeed_;
+        _sequencerGracePeriod = sequencerGracePeriod_;
+        emit SequencerFeedConfigured(sequencerFeed_, sequencerGracePeriod_);
     }
 
     // ---------------------------------------------------------------- configuration
@@ -190,10 +192,7 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
         uint8 feedDecimals = FeedReader.readDecimals(feed);
 
         address previousFeed = _feedParams[asset].feed;
-        if (previousFeed == address(0)) {
-            _assets.push(asset);
-            if (_sequencer.feed != address(0)) _lastGood[asset].flags |= SEQUENCER_SET;
-        }
+        if (previousFeed == address(0)) _assets.push(asset);
         if (previousFeed != feed) _lastGood[asset].roundId = 0;
         _store(asset, feed, feedDecimals, heartbeat, minPriceWad, maxPriceWad, maxDeviationWad);
     }
@@ -229,23 +228,6 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     /// @inheritdoc IChainlinkOracleAdapter
     function riskConsumer() external view returns (address) {
         return _riskConsumer;
-    }
-
-    /// @inheritdoc IChainlinkOracleAdapter
-    function setSequencerFeed(address feed, uint32 gracePeriod) external {
-        _checkRole(DEFAULT_ADMIN_ROLE, false);
-        if (gracePeriod > MAX_GRACE_PERIOD) revert ChainlinkOracleAdapterInvalidGracePeriod(gracePeriod);
-
-        bool set = feed != address(0);
-        if (set != (_sequencer.feed != address(0))) {
-            uint256 count = _assets.length;
-            for (uint256 i; i < count; ++i) {
-                LastGood storage last = _lastGood[_assets[i]];
-                last.flags = set ? last.flags | SEQUENCER_SET : last.flags & ~SEQUENCER_SET;
-            }
-        }
-        _sequencer = SequencerConfig({feed: feed, gracePeriod: gracePeriod});
-        emit SequencerFeedConfigured(feed, gracePeriod);
     }
 
     /// @inheritdoc IChainlinkOracleAdapter
@@ -361,8 +343,7 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
 
     /// @inheritdoc IChainlinkOracleAdapter
     function sequencerFeed() external view returns (address feed, uint32 gracePeriod) {
-        SequencerConfig memory sequencer = _sequencer;
-        return (sequencer.feed, sequencer.gracePeriod);
+        return (_sequencerFeed, _sequencerGracePeriod);
     }
 
     /// @inheritdoc IChainlinkOracleAdapter
@@ -402,7 +383,7 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
         FeedParams memory params
     ) private view returns (Quote memory quote, LastGood memory last) {
         last = _lastGood[asset];
-        Status sequencerStatus = last.flags & SEQUENCER_SET == 0 ? Status.Ok : _sequencerStatus();
+        Status sequencerStatus = _sequencerStatus();
         quote.recordedRoundId = last.roundId;
 
         (bool read, uint256 roundId, int256 answer, , uint256 updatedAt) = FeedReader.readRound(params.feed, true, 0);
@@ -466,9 +447,8 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
 
     /// @dev The sequencer's status (`FeedReader.sequencerStatus`; `Ok` when no sequencer feed is set).
     function _sequencerStatus() private view returns (Status) {
-        SequencerConfig memory sequencer = _sequencer;
-        if (sequencer.feed == address(0)) return Status.Ok;
-        return FeedReader.sequencerStatus(sequencer.feed, sequencer.gracePeriod);
+        if (_sequencerFeed == address(0)) return Status.Ok;
+        return FeedReader.sequencerStatus(_sequencerFeed, _sequencerGracePeriod);
     }
 
     // ---------------------------------------------------------------- volatility
@@ -515,13 +495,13 @@ contract ChainlinkOracleAdapter is IChainlinkOracleAdapter {
     // ---------------------------------------------------------------- storage helpers
 
     /// @dev Records `quote` (inside the bounds: it was graded `Ok` or `Deviation`) as the last good price,
-    ///      keeping the volatility and sequencer flags of `flags`.
+    ///      keeping the volatility flag of `flags`.
     function _record(bytes32 asset, Quote memory quote, uint8 flags) private {
         _lastGood[asset] = LastGood({
             priceWad: uint128(quote.priceWad),
             updatedAt: uint40(quote.updatedAt),
             roundId: quote.roundId,
-            flags: (flags & (VOLATILITY_TRACKED | SEQUENCER_SET)) | IN_BOUNDS
+            flags: (flags & VOLATILITY_TRACKED) | IN_BOUNDS
         });
     }
 

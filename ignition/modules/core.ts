@@ -85,7 +85,11 @@ export function deployCore(
   const riskAdmin = m.getParameter("riskAdmin", deployer);
 
   const guardian = m.contract("PauseGuardian", [deployer, guardianAccount, riskAdmin]);
-  const oracle = m.contract("ChainlinkOracleAdapter", [guardian]);
+  const oracle = m.contract("ChainlinkOracleAdapter", [
+    guardian,
+    m.getParameter("sequencerFeed", "0x0000000000000000000000000000000000000000"),
+    m.getParameter("sequencerGracePeriod", DEFAULTS.sequencerGracePeriod),
+  ]);
   const vault = m.contract("CollateralVault", [token, guardian]);
   const pool = m.contract("LiquidityPool", [
     token,
@@ -123,10 +127,6 @@ export function deployCore(
 
   const heartbeat = m.getParameter("heartbeat", DEFAULTS.heartbeat);
   const maxDeviationWad = m.getParameter("maxDeviationWad", DEFAULTS.maxDeviationWad);
-  const sequencer = m.call(oracle, "setSequencerFeed", [
-    m.getParameter("sequencerFeed", "0x0000000000000000000000000000000000000000"),
-    m.getParameter("sequencerGracePeriod", DEFAULTS.sequencerGracePeriod),
-  ]);
   const ethFeedSet = m.call(
     oracle,
     "setFeed",
@@ -155,7 +155,7 @@ export function deployCore(
   );
   const ethListed = m.call(engine, "listMarket", [m.getParameter("ethMarket", DEFAULTS.eth.market)], {
     id: "listMarketETH",
-    after: [ethFeedSet, vaultWired, poolWired, sequencer],
+    after: [ethFeedSet, vaultWired, poolWired],
   });
   const btcListed = m.call(engine, "listMarket", [m.getParameter("btcMarket", DEFAULTS.btc.market)], {
     id: "listMarketBTC",

@@ -35,8 +35,8 @@ const perform = (r: string[], l: string[]) =>
  * ETH at 2,060 with a live feed: alice (10 ETH long, 10,000 margin, 5,000 reserve, threshold policy) is
  * due for a rebalance, bob (10 ETH long, 9,000 margin) for a liquidation; carol has idle margin.
  */
-async function book() {
-  const f = await deployFunded();
+async function book(options: Parameters<typeof deployFunded>[0] = {}) {
+  const f = await deployFunded(options);
   await f.engine.connect(f.riskAdmin).setKeeperReward(usdc(2));
   for (const [s, margin] of [
     [f.alice, 10_000],
@@ -211,11 +211,14 @@ describe("adversarial: broken and manipulated price feeds", () => {
 
   describe("L2 sequencer uptime feed", () => {
     async function withSequencer() {
-      const f = await book();
+      // The sequencer feed is wiring: the protocol is deployed with it (up for two hours).
       const sequencer = await ethers.deployContract("MockV3Aggregator", [0, 0]);
       const now = BigInt(await time.latest());
       await sequencer.updateRoundData(1, 0, now - 7_200n, now - 7_200n);
-      await f.oracle.setSequencerFeed(await sequencer.getAddress(), DEFAULTS.sequencerGracePeriod);
+      const f = await book({
+        sequencerFeed: await sequencer.getAddress(),
+        sequencerGracePeriod: DEFAULTS.sequencerGracePeriod,
+      });
       expect((await f.oracle.price(ETH)).status).to.equal(Status.Ok);
       return { ...f, sequencer };
     }

@@ -260,7 +260,11 @@ describe("Mainnet fork: the real ETH/USD feed through the adapter", function () 
       admin.address,
       admin.address,
     ]);
-    const oracle = await ethers.deployContract("ChainlinkOracleAdapter", [await guardian.getAddress()]);
+    const oracle = await ethers.deployContract("ChainlinkOracleAdapter", [
+      await guardian.getAddress(),
+      ethers.ZeroAddress, // mainnet: no sequencer
+      0,
+    ]);
     const ETH = ethers.encodeBytes32String("ETH");
     await oracle.setFeed(
       ETH,

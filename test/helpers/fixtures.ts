@@ -30,7 +30,7 @@ export const answer = (price: string | number) => parseUnits(String(price), 8);
  * Deploys the protocol through the `BallastLocal` Ignition module (the module is what is tested) and
  * returns TypeChain-typed contracts. Use with `loadFixture`.
  */
-export async function deployBallast() {
+export async function deployBallast(options: { sequencerFeed?: string; sequencerGracePeriod?: number } = {}) {
   const signers = await ethers.getSigners();
   const [deployer, alice, bob, carol, lp, keeper, guardianAccount, riskAdmin, outsider] = signers;
   const deployed = await ignition.deploy(BallastLocalModule, {
@@ -38,6 +38,7 @@ export async function deployBallast() {
       BallastLocal: {
         guardianAccount: guardianAccount.address,
         riskAdmin: riskAdmin.address,
+        ...options,
       },
     },
   });
@@ -94,8 +95,8 @@ export async function deployBallast() {
 }
 
 /** The protocol with 1,000,000 USDC of LP liquidity. */
-export async function deployFunded() {
-  const f = await deployBallast();
+export async function deployFunded(options: Parameters<typeof deployBallast>[0] = {}) {
+  const f = await deployBallast(options);
   await f.pool.connect(f.lp).deposit(usdc(1_000_000), f.lp.address);
   return f;
 }

@@ -44,6 +44,15 @@ const usd8 = (value: string) => ethers.parseUnits(value, 8);
 /** The same price in WAD. */
 const wad = (value: string) => ethers.parseEther(value);
 
+/** An adapter wired to `guardian` and, when given, a sequencer uptime feed (L2). */
+async function deployAdapter(
+  guardian: PauseGuardian,
+  sequencer: string = ethers.ZeroAddress,
+  gracePeriod: number = 0,
+): Promise<ChainlinkOracleAdapter> {
+  return ethers.deployContract("ChainlinkOracleAdapter", [await guardian.getAddress(), sequencer, gracePeriod]);
+}
+
 describe("ChainlinkOracleAdapter", function () {
   async function deployFixture() {
     const [admin, guardianSigner, riskAdmin, stranger] = await ethers.getSigners();
@@ -52,9 +61,7 @@ describe("ChainlinkOracleAdapter", function () {
       guardianSigner.address,
       riskAdmin.address,
     ]);
-    const adapter: ChainlinkOracleAdapter = await ethers.deployContract("ChainlinkOracleAdapter", [
-      await guardian.getAddress(),
-    ]);
+    const adapter = await deployAdapter(guardian);
     const ethFeed: MockV3Aggregator = await ethers.deployContract("MockV3Aggregator", [8, usd8("2000")]);
     await adapter.setFeed(ETH, await ethFeed.getAddress(), HEARTBEAT, MIN_PRICE, MAX_PRICE, MAX_DEVIATION);
     return { adapter, guardian, ethFeed, admin, guardianSigner, riskAdmin, stranger };
@@ -67,14 +74,16 @@ describe("ChainlinkOracleAdapter", function () {
     return base;
   }
 
-  /** Adds an L2 sequencer uptime feed that has been up for two hours. */
+  /** As `recordedFixture`, on an adapter wired to an L2 sequencer uptime feed that has been up for two hours. */
   async function sequencerFixture() {
-    const base = await recordedFixture();
+    const base = await deployFixture();
     const sequencer: MockV3Aggregator = await ethers.deployContract("MockV3Aggregator", [0, 0]);
     const upSince = (await time.latest()) - 2 * 3600;
     await sequencer.updateRoundData(1, 0, upSince, upSince);
-    await base.adapter.setSequencerFeed(await sequencer.getAddress(), GRACE_PERIOD);
-    return { ...base, sequencer };
+    const adapter = await deployAdapter(base.guardian, await sequencer.getAddress(), GRACE_PERIOD);
+    await adapter.setFeed(ETH, await base.ethFeed.getAddress(), HEARTBEAT, MIN_PRICE, MAX_PRICE, MAX_DEVIATION);
+    await adapter.update(ETH);
+    return { ...base, adapter, sequencer };
   }
 
   /** Configures `asset` with a freshly deployed adversarial feed (`RevertingFeed`, ...). */
@@ -110,7 +119,7 @@ describe("ChainlinkOracleAdapter", function () {
     it("rejects a zero guardian", async function () {
       const { adapter } = await loadFixture(deployFixture);
       await expect(
-        ethers.deployContract("ChainlinkOracleAdapter", [ethers.ZeroAddress]),
+        ethers.deployContract("ChainlinkOracleAdapter", [ethers.ZeroAddress, ethers.ZeroAddress, 0]),
       ).to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterZeroAddress");
     });
 
@@ -314,34 +323,23 @@ describe("ChainlinkOracleAdapter", function () {
       });
     });
 
-    describe("setSequencerFeed", function () {
-      it("sets and removes the sequencer feed and emits SequencerFeedConfigured", async function () {
-        const { adapter, ethFeed } = await loadFixture(deployFixture);
+    describe("sequencer feed", function () {
+      it("is wiring fixed at deployment, announced with SequencerFeedConfigured", async function () {
+        const { guardian, ethFeed } = await loadFixture(deployFixture);
         const feed = await ethFeed.getAddress();
-        await expect(adapter.setSequencerFeed(feed, 86400))
+        const adapter = await deployAdapter(guardian, feed, 86400);
+        await expect(adapter.deploymentTransaction())
           .to.emit(adapter, "SequencerFeedConfigured")
           .withArgs(feed, 86400);
         expect(await adapter.sequencerFeed()).to.deep.equal([feed, 86400n]);
-        await expect(adapter.setSequencerFeed(ethers.ZeroAddress, 0))
-          .to.emit(adapter, "SequencerFeedConfigured")
-          .withArgs(ethers.ZeroAddress, 0);
-        expect(await adapter.sequencerFeed()).to.deep.equal([ethers.ZeroAddress, 0n]);
+        expect(adapter.interface.hasFunction("setSequencerFeed"), "no setter").to.equal(false);
       });
 
       it("rejects a grace period above MAX_GRACE_PERIOD", async function () {
-        const { adapter, ethFeed } = await loadFixture(deployFixture);
-        await expect(adapter.setSequencerFeed(await ethFeed.getAddress(), 86401))
+        const { adapter, guardian, ethFeed } = await loadFixture(deployFixture);
+        await expect(deployAdapter(guardian, await ethFeed.getAddress(), 86401))
           .to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterInvalidGracePeriod")
           .withArgs(86401);
-      });
-
-      it("is admin only", async function () {
-        const { adapter, ethFeed, guardianSigner, riskAdmin } = await loadFixture(deployFixture);
-        for (const signer of [guardianSigner, riskAdmin]) {
-          await expect(adapter.connect(signer).setSequencerFeed(await ethFeed.getAddress(), GRACE_PERIOD))
-            .to.be.revertedWithCustomError(adapter, "ChainlinkOracleAdapterUnauthorized")
-            .withArgs(signer.address, DEFAULT_ADMIN_ROLE);
-        }
       });
     });
 
@@ -575,17 +573,11 @@ describe("ChainlinkOracleAdapter", function () {
       });
 
       it("returns SequencerDown when the sequencer feed cannot be read", async function () {
-        const { adapter } = await loadFixture(recordedFixture);
+        const { guardian, ethFeed } = await loadFixture(deployFixture);
         const broken = await ethers.deployContract("RevertingFeed");
-        await adapter.setSequencerFeed(await broken.getAddress(), GRACE_PERIOD);
+        const adapter = await deployAdapter(guardian, await broken.getAddress(), GRACE_PERIOD);
+        await adapter.setFeed(ETH, await ethFeed.getAddress(), HEARTBEAT, MIN_PRICE, MAX_PRICE, MAX_DEVIATION);
         await expectPrice(adapter, ETH, wad("2000"), Status.SequencerDown);
-      });
-
-      it("returns Ok again once the sequencer feed is removed", async function () {
-        const { adapter, sequencer } = await loadFixture(sequencerFixture);
-        await sequencer.updateAnswer(1);
-        await adapter.setSequencerFeed(ethers.ZeroAddress, 0);
-        await expectPrice(adapter, ETH, wad("2000"), Status.Ok);
       });
     });
 

@@ -53,7 +53,14 @@ export const ETH_DELEVERAGE_CAP = 200_000n * 10n ** 18n;
  * funded accounts, one long and one short ETH (a hedged pair).
  */
 export async function statefulFixture() {
-  const f = await deployFunded();
+  // An L2 deployment: the sequencer uptime feed (up for two hours) is wired into the adapter.
+  const sequencer = await new MockV3Aggregator__factory((await ethers.getSigners())[0]).deploy(0, 0);
+  const upSince = (await time.latest()) - 7_200;
+  await sequencer.updateRoundData(1, 0, upSince, upSince);
+  const f = await deployFunded({
+    sequencerFeed: await sequencer.getAddress(),
+    sequencerGracePeriod: SEQUENCER_GRACE,
+  });
   const signers = await ethers.getSigners();
   const adversary = [signers[9], signers[10]];
   for (const s of adversary) {
@@ -62,10 +69,6 @@ export async function statefulFixture() {
     await f.token.connect(s).approve(await f.pool.getAddress(), ethers.MaxUint256);
   }
   await f.engine.connect(f.riskAdmin).setDeleverageCap(ETH_MARKET, ETH_DELEVERAGE_CAP, 3_600);
-  const sequencer = await new MockV3Aggregator__factory(f.deployer).deploy(0, 0);
-  const upSince = (await time.latest()) - 7_200;
-  await sequencer.updateRoundData(1, 0, upSince, upSince);
-  await f.oracle.setSequencerFeed(await sequencer.getAddress(), SEQUENCER_GRACE);
   await f.pool.connect(f.lp).fundInsurance(usdc(20_000));
   const traders = [f.alice, f.bob, f.carol, f.outsider, ...adversary];
   for (const t of traders) {
