@@ -63,17 +63,19 @@ const lines: string[] = [
       `${(r.maxDrawdown * 100).toFixed(1)}% | ${Math.round(r.wallSeconds)} s |`,
   ),
   "",
-  "| series | policy | liquidated accounts (≤10x) | liquidations | bad debt | rebalances | top-up USD | " +
-    "deleveraged or liquidated USD | fees USD | keeper rewards USD | cost / notional | min health | hours below trigger | exposure kept |",
-  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  "| series | policy | liquidated accounts, liquidator first (≤10x) | keeper first | liquidations | bad debt | rebalances | top-up USD | " +
+    "deleveraged or liquidated USD | fees USD | keeper rewards USD | cost / notional | min health | hours below trigger | exposure kept | hindsight | kept / hindsight |",
+  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
 ];
 for (const [name, r] of results) {
   for (const [policy, m] of Object.entries(r.policies)) {
     lines.push(
-      `| \`${name}\` | ${policy} | ${m.liquidatedAccounts} (${m.liquidationsAtOrBelow10x}) | ${m.liquidations} | ` +
+      `| \`${name}\` | ${policy} | ${m.liquidatedAccounts} (${m.liquidationsAtOrBelow10x}) | ` +
+        `${m.liquidatedKeeperFirst ?? "–"} | ${m.liquidations} | ` +
         `${usd(m.badDebt)} | ${m.rebalances} | ${usd(m.topUpVolume)} | ${usd(m.deleveragedNotional)} | ` +
         `${usd(m.feesPaid)} | ${usd(m.keeperRewards)} | ${(m.costShare * 100).toFixed(3)}% | ${m.minHealth} | ` +
-        `${(m.secondsBelowTrigger / 3600).toFixed(1)} | ${m.exposureRetained} |`,
+        `${(m.secondsBelowTrigger / 3600).toFixed(1)} | ${m.exposureRetained} | ${m.hindsightExposure} | ` +
+        `${m.exposureVsHindsight} |`,
     );
   }
 }

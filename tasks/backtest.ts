@@ -20,6 +20,7 @@ interface BacktestArgs {
   heartbeat: number;
   raw: boolean;
   maxDeviation?: number;
+  keeperFirst: boolean;
 }
 
 defineTask(
@@ -46,6 +47,12 @@ defineTask(
   )
   .addOptionalParam("heartbeat", "Feed heartbeat (seconds)", MAINNET_ETH_USD.heartbeat, types.int)
   .addFlag("raw", "Publish exactly one round per row")
+  .addOptionalParam(
+    "keeperFirst",
+    "Also replay without the competing liquidator (the keeper acting first) and report its liquidations",
+    true,
+    types.boolean,
+  )
   .addOptionalParam(
     "maxDeviation",
     "The adapter's deviation bound per round (default 0.02; at most the markets' 2% maintenance margin)",
@@ -78,14 +85,26 @@ defineTask(
       `backtest ${args.prices}: ${points.length} rows → ${rounds.length} rounds; ` +
         `${policies.length} policies × ${perPolicy * replicas} accounts`,
     );
-    const result = await runSimulation(hre, rounds, {
-      book,
-      replicas,
-      seed: args.seed,
-      maxDeviation: args.maxDeviation,
-      sampleEvery: Math.max(1, Math.floor(rounds.length / 1_000)),
-      onProgress: progressBar("rounds"),
-    });
+    const simulate = (liquidator: boolean, label: string) =>
+      runSimulation(hre, rounds, {
+        book,
+        replicas,
+        seed: args.seed,
+        maxDeviation: args.maxDeviation,
+        sampleEvery: Math.max(1, Math.floor(rounds.length / 1_000)),
+        onProgress: progressBar(label),
+        liquidator,
+      });
+    // The headline: a liquidator acting first on every round, as on a live chain.
+    const result = await simulate(true, "rounds (liquidator first)");
+    let keeperFirstSeconds = 0;
+    if (args.keeperFirst) {
+      const keeperOnly = await simulate(false, "rounds (keeper first)");
+      keeperFirstSeconds = keeperOnly.wallSeconds;
+      for (const [policy, m] of Object.entries(keeperOnly.metrics)) {
+        result.metrics[policy].liquidatedKeeperFirst = m.liquidatedAccounts;
+      }
+    }
     const stats = pathStats(rounds);
     const output = {
       prices: args.prices,
@@ -96,7 +115,10 @@ defineTask(
       maxDrawdown: Math.round(stats.maxDrawdown * 1e6) / 1e6,
       feed: { deviation: args.deviation, heartbeat: args.heartbeat, raw: args.raw },
       wallSeconds: Math.round(result.wallSeconds * 10) / 10,
+      keeperFirstWallSeconds: Math.round(keeperFirstSeconds * 10) / 10,
+      liquidator: "first",
       policies: result.metrics,
+      accounts: result.outcomes,
     };
     mkdirSync(dirname(args.out), { recursive: true });
     writeFileSync(args.out, JSON.stringify(output, null, 2) + "\n");

@@ -55,6 +55,21 @@ describe("backtest task", function () {
       expect(p.exposureRetained).to.be.within(0, 1);
       expect(p.protectedNotional).to.be.greaterThan(0);
       expect(p.costShare).to.be.closeTo((p.feesPaid + p.keeperRewards) / p.protectedNotional, 1e-6);
+      // Liquidator first is the headline; the keeper-first replay's count sits beside it.
+      expect(p.liquidatedKeeperFirst).to.be.a("number");
+      expect(p.hindsightExposure).to.be.within(0, 1);
+      expect(p.exposureVsHindsight).to.be.greaterThan(0);
+    }
+    expect(out.liquidator).to.equal("first");
+    expect(out.accounts).to.have.length(30);
+    for (const policy of ["none", "threshold", "volatility"]) {
+      const mine = out.accounts.filter((a: { policy: string }) => a.policy === policy);
+      const kept = mine.reduce((t: number, a: { exposureKept: number }) => t + a.exposureKept, 0);
+      const optimal = mine.reduce(
+        (t: number, a: { hindsightExposure: number }) => t + a.hindsightExposure,
+        0,
+      );
+      expect(out.policies[policy].exposureVsHindsight).to.be.closeTo(kept / optimal, 1e-3);
     }
     expect(readFileSync(html, "utf8")).to.contain('<script id="report-data" type="application/json">');
   });

@@ -52,6 +52,33 @@ describe("Demo simulation", () => {
     expect(result.metrics.threshold.liquidations).to.equal(0);
     expect(result.metrics.volatility.liquidations).to.equal(0);
     expect(result.metrics.threshold.rebalances + result.metrics.volatility.rebalances).to.be.greaterThan(0);
+    // The competing liquidator acts first: every account a round took below health 1 was called at that
+    // round by the liquidator (liquidated, or rescued from its reserve inside the call), never by the keeper.
+    expect(result.liquidatorFirst).to.equal(true);
+    let below = 0;
+    for (const a of result.accounts) {
+      result.health[a.address].forEach((h, k) => {
+        if (h >= 1) return;
+        below++;
+        const round = result.sampledRounds[k];
+        const mine = result.events.filter((e) => e.account === a.address && e.round === round);
+        expect(
+          mine.some((e) => e.by === "liquidator" && e.kind !== "rebalance"),
+          `${a.address} @${round}`,
+        ).to.equal(true);
+      });
+    }
+    expect(below).to.be.greaterThan(0);
+    for (const e of result.events) expect(e.by).to.equal(e.kind === "rebalance" ? "keeper" : "liquidator");
+    // Per account: what it kept against the hindsight yardstick.
+    expect(result.outcomes.length).to.equal(6);
+    for (const o of result.outcomes) {
+      expect(o.hindsightExposure).to.be.within(0, 1);
+      expect(o.exposureKept).to.be.within(0, 1);
+    }
+    const none20 = result.outcomes.find((o) => o.policy === "none" && o.leverage === 20)!;
+    expect(none20.liquidations).to.be.greaterThan(0);
+    expect(none20.hindsightExposure).to.be.lessThan(1); // a 30% slide forces a 20x long to cut
     const html = renderReport(result, "test", "short crash");
     // Self-contained: the charting library and the data inline, nothing fetched at view time.
     expect(html).to.contain('<script id="report-data" type="application/json">');

@@ -64,20 +64,23 @@ describe("terminal table of the demo and backtest", () => {
       exposureRetained: 0.752,
       protectedNotional: 630_000,
       costShare: 0.00059,
+      hindsightExposure: 0.8,
+      exposureVsHindsight: 0.94,
     };
-    const lines = metricsText({ none: m, threshold: m }).split("\n");
+    const lines = metricsText({ none: m, threshold: { ...m, liquidatedKeeperFirst: 1 } }).split("\n");
     const rule = lines.findIndex((l) => l.startsWith("──"));
     expect(rule).to.be.greaterThan(0);
     expect(rule).to.equal(2); // headers on two lines
     expect(lines[0]).to.match(
-      /liquidated +liquidated +liquidation +rebalance +top-up +closed +fees .* min +exposure/,
+      /liquidated +liquidated +liquidated +liquidation +rebalance +top-up +closed +fees .* min +exposure +hindsight +kept \//,
     );
     expect(lines[1]).to.match(
-      /^policy +accounts +accounts +≤10x +events +events +USD +USD +USD .* health +kept/,
+      /^policy +accounts +accounts +≤10x +keeper-first +events +events +USD +USD +USD .* health +kept +exposure +hindsight/,
     );
     expect(lines[rule + 1]).to.match(
-      /^none +7 +2 +1 +5 +12 +25,636\.95 +504,529\.08 .* 0\.9479 +75\.2% +0\.059%$/,
+      /^none +7 +2 +1 +– +5 +12 +25,636\.95 +504,529\.08 .* 0\.9479 +75\.2% +80\.0% +94\.0% +0\.059%$/,
     );
+    expect(lines[rule + 2]).to.match(/^threshold +7 +2 +1 +1 +5 +12 /);
     expect(lines.join("\n")).not.to.match(/['"]|\(index\)/);
     // Every row is as wide as the rule: the columns line up.
     expect(lines[rule + 1].length).to.equal(lines[rule].length);

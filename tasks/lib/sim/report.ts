@@ -51,6 +51,15 @@ const METRIC_COLUMNS: MetricColumn[] = [
     cell: (m) => int(m.liquidationsAtOrBelow10x),
   },
   {
+    text: "liquidated\nkeeper-first",
+    html: "keeper first",
+    group: "Accounts",
+    note:
+      "accounts liquidated in a second replay without the competing liquidator, where the keeper acts " +
+      "first on every round (– when not run); the other figures are from the replay with the liquidator",
+    cell: (m) => (m.liquidatedKeeperFirst === undefined ? "–" : int(m.liquidatedKeeperFirst)),
+  },
+  {
     text: "liquidation\nevents",
     html: "liquidations",
     group: "Events",
@@ -116,6 +125,24 @@ const METRIC_COLUMNS: MetricColumn[] = [
     cell: (m) => pct(m.exposureRetained),
   },
   {
+    text: "hindsight\nexposure",
+    html: "hindsight",
+    group: "Outcome",
+    note:
+      "the yardstick: the largest share of each opening position that one cut at the first round, at the " +
+      "same fee and with the reserve in margin, would have kept out of liquidation on this path (mean)",
+    cell: (m) => pct(m.hindsightExposure),
+  },
+  {
+    text: "kept /\nhindsight",
+    html: "kept / hindsight",
+    group: "Outcome",
+    note:
+      "exposure kept over the hindsight yardstick, summed over the accounts: 100% kept as much as hindsight " +
+      "would have; above 100% the policy reduced only when it had to",
+    cell: (m) => pct(m.exposureVsHindsight),
+  },
+  {
     text: "cost /\nnotional",
     html: "cost / notional",
     group: "Outcome",
@@ -132,8 +159,11 @@ export function metricsText(metrics: Record<string, PolicyMetrics>): string {
   );
   return (
     table +
-    "\nmin health: lowest health right after a round, before the keeper acted (below 1: liquidatable; " +
-    "liquidated only when a liquidator acts)." +
+    "\nmin health: lowest health right after a round, before anyone acted (below 1: liquidatable)." +
+    "\nliquidations: a competing liquidator acts first on every round; keeper-first: the same replay " +
+    "without it." +
+    "\nhindsight: the share of each position one cut at the start would have kept out of liquidation " +
+    "on this path." +
     "\nclosed USD: notional closed by rebalances and liquidations; fees include liquidation penalties."
   );
 }
@@ -159,16 +189,30 @@ function policySentences(result: SimResult): string[] {
       );
       if (below > m.liquidatedAccounts) {
         parts.push(
-          " An account below 1 is liquidatable but is only liquidated when a liquidator acts; here the keeper " +
-            "reached the others first and restored them (rebalance" +
-            (rescues > 0 ? `, or ${rescues} reserve ${rescues === 1 ? "rescue" : "rescues"}` : "") +
-            ") before any penalty.",
+          result.liquidatorFirst
+            ? ` A liquidator called every account below 1 first; the others were not liquidated because ` +
+                (rescues > 0
+                  ? `the liquidation call topped them up from their reserve first (${rescues} ` +
+                    `${rescues === 1 ? "rescue" : "rescues"}) or `
+                  : "") +
+                "the engine refused a round it did not grade Ok."
+            : " An account below 1 is liquidatable but is only liquidated when a liquidator acts; in this " +
+                "replay without one the keeper reached the others first and restored them (rebalance" +
+                (rescues > 0 ? `, or ${rescues} reserve ${rescues === 1 ? "rescue" : "rescues"}` : "") +
+                ") before any penalty.",
+        );
+      }
+      if (m.liquidatedKeeperFirst !== undefined) {
+        parts.push(
+          ` Without the competing liquidator (keeper first) ${m.liquidatedKeeperFirst} ` +
+            `${m.liquidatedKeeperFirst === 1 ? "account was" : "accounts were"} liquidated.`,
         );
       }
     }
     parts.push(
       ` ${m.rebalances} ${m.rebalances === 1 ? "rebalance" : "rebalances"}, ` +
-        `${pct(m.exposureRetained)} of the exposure kept on average.`,
+        `${pct(m.exposureRetained)} of the exposure kept on average, ${pct(m.exposureVsHindsight)} of what ` +
+        `hindsight would have kept (${pct(m.hindsightExposure)}).`,
     );
     return parts.join("");
   });
@@ -344,7 +388,11 @@ ul.policies li{margin:4px 0;line-height:1.45}
 ${pct(stats.maxDrawdown)}). Policies: <b>none</b> (no automation: liquidation is the only protection),
 <b>threshold</b> (rebalance below a fixed health${result.book ? ` of ${result.book.triggerHealth}, back to ${result.book.targetHealth}` : ""}) and
 <b>volatility</b> (rebalance on the probability of touching liquidation within an hour). A keeper scanned every account
-after every round and sent the rebalances and liquidations it found.</p>
+after every round and sent the rebalances and liquidations it found${
+    result.liquidatorFirst
+      ? "; before it, a competing liquidator liquidated every account whose health the round took below 1"
+      : ""
+  }.</p>
 
 <h2>Outcome per policy</h2>
 ${metricsHtml(result.metrics)}
@@ -354,7 +402,7 @@ ${metricsHtml(result.metrics)}
 
 <h2>Price, rebalances and liquidations</h2>
 <p class="explain">The grey line is the price series as given (its rows); the dark step line is the oracle rounds
-the contracts saw. Markers sit at the round at which the keeper acted (one marker per round and kind): rebalances
+the contracts saw. Markers sit at the round at which the keeper or the liquidator acted (one marker per round and kind): rebalances
 (circles) and reserve rescues (triangles: the reserve topped up margin inside a liquidation call, so no penalty was
 due) just above the line, liquidations (crosses) just below it. Drag the slider or scroll to zoom; hover for the
 round's price and events.</p>

@@ -1,6 +1,7 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { HDNodeWallet, Interface, TransactionReceipt } from "ethers";
 import type { PricePoint } from "./prices";
+import { hindsightExposure } from "./hindsight";
 
 export type PolicyName = "none" | "threshold" | "volatility";
 export const POLICY_NAMES: PolicyName[] = ["none", "threshold", "volatility"];
@@ -45,6 +46,8 @@ export interface SimEvent {
   timestamp: number;
   account: string;
   kind: "rebalance" | "liquidation" | "rescue";
+  /** Who sent the transaction: the keeper service, or the competing liquidator. */
+  by: "keeper" | "liquidator";
   toppedUpUsd: number;
   deleveragedUsd: number;
   feesUsd: number;
@@ -73,6 +76,26 @@ export interface PolicyMetrics {
   protectedNotional: number;
   /** (feesPaid + keeperRewards) / protectedNotional. */
   costShare: number;
+  /** Mean over the accounts of the hindsight yardstick (`hindsight.ts`): the largest share of the opening
+   *  size that a single cut at the first round would have kept out of liquidation on this path. */
+  hindsightExposure: number;
+  /** Exposure kept over the hindsight yardstick, summed over the accounts (1 = as much as hindsight). */
+  exposureVsHindsight: number;
+  /** Accounts liquidated in a second replay without the competing liquidator (the keeper acting first);
+   *  set by callers that run both. */
+  liquidatedKeeperFirst?: number;
+}
+
+/** One account's outcome: what it kept and what hindsight would have kept. */
+export interface AccountOutcome {
+  address: string;
+  policy: PolicyName;
+  leverage: number;
+  side: 1 | -1;
+  liquidations: number;
+  /** Time-weighted |size| / opening |size|. */
+  exposureKept: number;
+  hindsightExposure: number;
 }
 
 export interface SimResult {
@@ -90,6 +113,9 @@ export interface SimResult {
   sampledRounds: number[];
   events: SimEvent[];
   metrics: Record<string, PolicyMetrics>;
+  outcomes: AccountOutcome[];
+  /** Whether a competing liquidator acted before the keeper on every round. */
+  liquidatorFirst: boolean;
   wallSeconds: number;
 }
 
@@ -103,6 +129,13 @@ export interface SimOptions {
   /** Sample health every `sampleEvery` rounds (and at the last one). */
   sampleEvery?: number;
   onProgress?: (done: number, total: number) => void;
+  /**
+   * A competing liquidator (default true): after each round, before the keeper's cycle, it calls
+   * `liquidate` on every account whose health is below 1, as a liquidation bot would in the same block.
+   * Rounds the adapter does not grade `Ok` are refused by the engine and skipped. False: only the keeper
+   * acts (an account can then sit below 1 and still be rebalanced rather than liquidated).
+   */
+  liquidator?: boolean;
 }
 
 const WAD = 10n ** 18n;
@@ -130,7 +163,8 @@ export async function runSimulation(
   const sampleEvery = options.sampleEvery ?? 1;
   const toAnswer = (price: number) => BigInt(Math.round(price * 1e8));
 
-  const [deployer, lp, keeper] = await ethers.getSigners();
+  const [deployer, lp, keeper, liquidatorSigner] = await ethers.getSigners();
+  const liquidatorFirst = options.liquidator ?? true;
   // The adapter's bound must stay within the markets' maintenance margin (the engine refuses the listing
   // otherwise): one round graded `Ok` cannot take an account that is not liquidatable under water.
   const maxDeviationWad =
@@ -236,7 +270,6 @@ export async function runSimulation(
     const [m, r] = await vault.balancesOf(address);
     balances[address] = [tokensToUsd(m), tokensToUsd(r)];
   };
-  for (const a of accounts) await readBalances(a.address);
   const sampledRounds: number[] = [];
   const events: SimEvent[] = [];
   const gasByAccount: Record<string, bigint> = {};
@@ -269,6 +302,46 @@ export async function runSimulation(
       throw new Error(`the opening order of ${a.address} was not executed`);
     }
   }
+  // Balances after the opening fee; the hindsight yardstick from them and the path.
+  for (const a of accounts) await readBalances(a.address);
+  const config = await engine.marketConfig(1n);
+  const market = { mmr: toUsd(config.mmrWad), fee: toUsd(config.feeWad) };
+  const path = rounds.map((r) => r.price);
+  const hindsight: Record<string, number> = {};
+  for (const a of accounts) {
+    const p = await engine.position(a.address, 1n);
+    hindsight[a.address] = hindsightExposure(
+      {
+        marginUsd: balances[a.address][0],
+        reserveUsd: balances[a.address][1],
+        size: toUsd(p.sizeWad),
+        entryPrice: toUsd(p.entryPriceWad),
+      },
+      market,
+      path,
+    );
+  }
+  const liquidateFirst = async (i: number, timestamp: number, below: string[]) => {
+    for (const address of below) {
+      // Again while a liquidation leaves the account below 1, as a bot would in the same block.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        let receipt: TransactionReceipt | null;
+        try {
+          receipt = await (await engine.connect(liquidatorSigner).liquidate(address)).wait();
+        } catch (error) {
+          // A round the adapter did not grade `Ok` (or a pause) stops the liquidator as it stops everyone.
+          const reason = refusal(error, engineInterface);
+          if (reason === "MarginEngineBadPrice" || reason === "MarginEnginePaused") break;
+          throw error;
+        }
+        const before = events.length;
+        collectEvents(receipt!, engineInterface, i, timestamp, events, byAddress, gasByAccount, "liquidator");
+        await readBalances(address);
+        const last = events.at(-1);
+        if (events.length === before || last!.kind !== "liquidation" || last!.healthAfter >= 1) break;
+      }
+    }
+  };
 
   const latest = await ethers.provider.getBlock("latest");
   const chainStart = latest!.timestamp + 60;
@@ -312,6 +385,13 @@ export async function runSimulation(
       }
     }
     if (sample) sampledRounds.push(i);
+    if (liquidatorFirst) {
+      await liquidateFirst(
+        i,
+        round.timestamp,
+        accounts.filter((a) => current[a.address] < 1).map((a) => a.address),
+      );
+    }
     // The keeper service's own cycle (the class `npx hardhat keeper` runs): it records new rounds, scans
     // every page against one block, and performs in batches sized to its gas budget.
     const fromBlock = (await ethers.provider.getBlockNumber()) + 1;
@@ -326,7 +406,16 @@ export async function runSimulation(
       );
       for (const hash of hashes) {
         const receipt = await ethers.provider.getTransactionReceipt(hash);
-        collectEvents(receipt!, engineInterface, i, round.timestamp, events, byAddress, gasByAccount);
+        collectEvents(
+          receipt!,
+          engineInterface,
+          i,
+          round.timestamp,
+          events,
+          byAddress,
+          gasByAccount,
+          "keeper",
+        );
       }
       for (const address of new Set(events.slice(before).map((e) => e.account))) await readBalances(address);
     }
@@ -347,6 +436,8 @@ export async function runSimulation(
     const protectedNotional = sum(mine.map((a) => a.initialNotionalUsd));
     const feesPaid = round2(sum(own.map((e) => e.feesUsd)));
     const keeperRewards = round2(sum(own.map((e) => e.rewardUsd)));
+    const kept = sum(mine.map((a) => exposureTime[a.address] / span));
+    const optimal = sum(mine.map((a) => hindsight[a.address]));
     metrics[policy] = {
       accounts: mine.length,
       liquidations: liquidations.length,
@@ -365,8 +456,19 @@ export async function runSimulation(
       protectedNotional: round2(protectedNotional),
       costShare:
         protectedNotional > 0 ? Number(((feesPaid + keeperRewards) / protectedNotional).toFixed(6)) : 0,
+      hindsightExposure: round4(optimal / mine.length),
+      exposureVsHindsight: optimal > 0 ? round4(kept / optimal) : 0,
     };
   }
+  const outcomes: AccountOutcome[] = accounts.map((a) => ({
+    address: a.address,
+    policy: a.policy,
+    leverage: a.leverage,
+    side: a.side,
+    liquidations: events.filter((e) => e.kind === "liquidation" && e.account === a.address).length,
+    exposureKept: round4(exposureTime[a.address] / span),
+    hindsightExposure: round4(hindsight[a.address]),
+  }));
 
   return {
     rounds,
@@ -379,6 +481,8 @@ export async function runSimulation(
     sampledRounds,
     events,
     metrics,
+    outcomes,
+    liquidatorFirst,
     wallSeconds: (Date.now() - started) / 1000,
   };
 }
@@ -392,6 +496,7 @@ function collectEvents(
   out: SimEvent[],
   accounts: Map<string, SimAccount>,
   gasByAccount: Record<string, bigint>,
+  by: SimEvent["by"],
 ) {
   const fees = new Map<string, number>();
   const touched = new Set<string>();
@@ -414,6 +519,7 @@ function collectEvents(
         timestamp,
         account: accounts.get(account)!.address,
         kind: "rebalance",
+        by,
         toppedUpUsd: tokensToUsd(parsed.args[4]),
         deleveragedUsd: toUsd(parsed.args[5]),
         feesUsd: fees.get(account) ?? 0,
@@ -430,6 +536,7 @@ function collectEvents(
         timestamp,
         account: accounts.get(account)!.address,
         kind: "liquidation",
+        by,
         toppedUpUsd: 0,
         deleveragedUsd: toUsd(parsed.args[4]),
         feesUsd: (fees.get(account) ?? 0) + penalty,
@@ -445,6 +552,7 @@ function collectEvents(
         timestamp,
         account: accounts.get(account)!.address,
         kind: "rescue",
+        by,
         toppedUpUsd: tokensToUsd(parsed.args[1]),
         deleveragedUsd: 0,
         feesUsd: 0,
@@ -459,6 +567,17 @@ function collectEvents(
   if (touched.size > 0) {
     const share = receipt.gasUsed / BigInt(touched.size);
     for (const a of touched) gasByAccount[a] = (gasByAccount[a] ?? 0n) + share;
+  }
+}
+
+/** The engine's custom error a failed call reverted with, if it can be decoded. */
+function refusal(error: unknown, iface: Interface): string | undefined {
+  const data = (error as { data?: string }).data;
+  if (typeof data !== "string") return undefined;
+  try {
+    return iface.parseError(data)?.name;
+  } catch {
+    return undefined;
   }
 }
 
