@@ -1,12 +1,13 @@
 import { types } from "hardhat/config";
 import { defineTask } from "./lib/cli";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { MAINNET_ETH_USD, emulateRounds, pathStats, readPrices } from "./lib/sim/prices";
 import { TaskError } from "./lib/errors";
 import { DEFAULT_BOOK, POLICY_NAMES, PolicyName, runSimulation } from "./lib/sim/runner";
 import { metricsText, renderReport } from "./lib/sim/report";
 import { progressBar } from "./lib/sim/progress";
+import { FittedGarch, garchVolatilityAt } from "./lib/sim/volatility-models";
 
 interface BacktestArgs {
   prices: string;
@@ -21,6 +22,7 @@ interface BacktestArgs {
   raw: boolean;
   maxDeviation?: number;
   keeperFirst: boolean;
+  volatilityModel?: string;
 }
 
 defineTask(
@@ -59,6 +61,11 @@ defineTask(
     undefined,
     types.float,
   )
+  .addOptionalParam(
+    "volatilityModel",
+    "A GARCH(1,1) fit (the JSON `npm run volatility-study` writes): its hourly forecast is published as the " +
+      "adapter's realised-volatility feed, in place of the EWMA",
+  )
   .setAction(async (args: BacktestArgs, hre) => {
     if (hre.network.name !== "hardhat") {
       throw new TaskError(
@@ -85,6 +92,22 @@ defineTask(
       `backtest ${args.prices}: ${points.length} rows → ${rounds.length} rounds; ` +
         `${policies.length} policies × ${perPolicy * replicas} accounts`,
     );
+    let volatilityAt: ((timestamp: number) => number) | undefined;
+    if (args.volatilityModel) {
+      let fit: FittedGarch | undefined;
+      try {
+        fit = (JSON.parse(readFileSync(args.volatilityModel, "utf8")) as { garch?: FittedGarch }).garch;
+      } catch (error) {
+        throw new TaskError(`--volatility-model ${args.volatilityModel}: ${(error as Error).message}`);
+      }
+      const fields = ["omega", "alpha", "beta", "trainVariance"] as const;
+      if (!fit || fields.some((f) => typeof fit![f] !== "number" || !(fit![f] >= 0))) {
+        throw new TaskError(
+          `--volatility-model ${args.volatilityModel}: expected { garch: { ${fields.join(", ")} } } (npm run volatility-study)`,
+        );
+      }
+      volatilityAt = garchVolatilityAt(points, fit);
+    }
     const simulate = (liquidator: boolean, label: string) =>
       runSimulation(hre, rounds, {
         book,
@@ -94,6 +117,7 @@ defineTask(
         sampleEvery: Math.max(1, Math.floor(rounds.length / 1_000)),
         onProgress: progressBar(label),
         liquidator,
+        volatilityAt,
       });
     // The headline: a liquidator acting first on every round, as on a live chain.
     const result = await simulate(true, "rounds (liquidator first)");
@@ -117,6 +141,7 @@ defineTask(
       wallSeconds: Math.round(result.wallSeconds * 10) / 10,
       keeperFirstWallSeconds: Math.round(keeperFirstSeconds * 10) / 10,
       liquidator: "first",
+      volatility: args.volatilityModel ? { model: "garch", fit: args.volatilityModel } : { model: "ewma" },
       policies: result.metrics,
       accounts: result.outcomes,
     };

@@ -78,6 +78,19 @@ describe("backtest task", function () {
     await expect(
       hre.run("backtest", { prices: "x.csv", out: "x.json", policies: "none,magic" }),
     ).to.be.rejectedWith(/unknown policy "magic"/);
+    const dir = mkdtempSync(join(tmpdir(), "ballast-backtest-"));
+    const csv = join(dir, "p.csv");
+    writeFileSync(csv, "timestamp,price\n1,100\n901,101\n");
+    const model = join(dir, "model.json");
+    writeFileSync(model, JSON.stringify({ garch: { omega: 1e-6, alpha: 0.1 } }));
+    await expect(
+      hre.run("backtest", { prices: csv, out: join(dir, "o.json"), volatilityModel: model }),
+    ).to.be.rejectedWith(
+      /--volatility-model .*: expected \{ garch: \{ omega, alpha, beta, trainVariance \} \}/,
+    );
+    await expect(
+      hre.run("backtest", { prices: csv, out: join(dir, "o.json"), volatilityModel: join(dir, "none.json") }),
+    ).to.be.rejectedWith(/--volatility-model .*none\.json: ENOENT/);
     await expect(hre.run("backtest", { prices: "missing.csv", out: "x.json" })).to.be.rejectedWith(
       /^--prices missing.csv: no such file$/,
     );

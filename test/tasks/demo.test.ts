@@ -76,6 +76,17 @@ describe("Demo simulation", () => {
       expect(o.hindsightExposure).to.be.within(0, 1);
       expect(o.exposureKept).to.be.within(0, 1);
     }
+    // A realised-volatility feed in place of the EWMA: at 400%/year the volatility strategy sees the 20x
+    // long within reach of liquidation from the first round and acts earlier than on the EWMA's 80%.
+    const loud = await runSimulation(hre, rounds, { book, volatilityAt: () => 4 });
+    const vol20 = (r: typeof result) =>
+      r.exposure[r.accounts.find((a) => a.policy === "volatility" && a.leverage === 20)!.address];
+    expect(vol20(result)[0]).to.equal(1);
+    expect(vol20(loud)[0]).to.be.lessThan(1); // reduced by the opening cycle already
+    expect(loud.metrics.threshold).to.deep.include({
+      rebalances: result.metrics.threshold.rebalances,
+      topUpVolume: result.metrics.threshold.topUpVolume,
+    }); // the threshold rule reads no volatility
     const none20 = result.outcomes.find((o) => o.policy === "none" && o.leverage === 20)!;
     expect(none20.liquidations).to.be.greaterThan(0);
     expect(none20.hindsightExposure).to.be.lessThan(1); // a 30% slide forces a 20x long to cut

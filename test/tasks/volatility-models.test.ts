@@ -6,7 +6,9 @@ import {
   fitGarch,
   garchLogLikelihood,
   garchVariances,
+  garchVolatilityAt,
   hourlyCloses,
+  logReturns,
   normCdf,
   scoreTouches,
   touchProbability,
@@ -85,5 +87,21 @@ describe("volatility models: adapter EWMA and GARCH(1,1)", () => {
     const quiet = scoreTouches(closes, [1e-9, 1e-9, 1e-9], points, 0.02, 0.01);
     expect(quiet).to.include({ hours: 2, touches: 1, caught: 0, falseAlarms: 0, meanOnTouches: 0 });
     expect(quiet.brier).to.be.closeTo(0.5, 1e-12);
+  });
+});
+
+describe("GARCH volatility during a replay", () => {
+  it("is the forecast of the latest hour close at or before the moment, never a later one", () => {
+    const h = 3600;
+    const points = [0, 1, 2, 3].map((k) => ({ timestamp: k * h + h - 1, price: 100 * 1.01 ** k }));
+    const fit = { omega: 1e-6, alpha: 0.1, beta: 0.85, trainVariance: 4e-5 };
+    const at = garchVolatilityAt(points, fit);
+    const perYear = (365 * 24 * 3600) / h;
+    const v = garchVariances(fit, logReturns(points), fit.trainVariance);
+    expect(at(0)).to.be.closeTo(Math.sqrt(fit.trainVariance * perYear), 1e-12); // before the first close
+    expect(at(h - 1)).to.be.closeTo(Math.sqrt(v[1] * perYear), 1e-12);
+    expect(at(2 * h - 2)).to.be.closeTo(Math.sqrt(v[1] * perYear), 1e-12);
+    expect(at(2 * h - 1)).to.be.closeTo(Math.sqrt(v[2] * perYear), 1e-12);
+    expect(at(10 * h)).to.be.closeTo(Math.sqrt(v[3] * perYear), 1e-12); // the last close's own forecast
   });
 });

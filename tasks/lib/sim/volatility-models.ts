@@ -232,3 +232,32 @@ export function scoreTouches(
     meanOnTouches: touches ? onTouches / touches : 0,
   };
 }
+
+/** The GARCH fit `scripts/volatility-study.ts` writes (`reports/volatility-study.json` › `garch`). */
+export interface FittedGarch extends Garch {
+  /** The training sample's hourly variance, where the recursion starts. */
+  trainVariance: number;
+}
+
+/**
+ * Annualised GARCH volatility known at each moment of a replay of `points`: the forecast made at the
+ * latest hour close at or before `timestamp` (before the first close: the training sample's).
+ */
+export function garchVolatilityAt(points: PricePoint[], fit: FittedGarch): (timestamp: number) => number {
+  const closes = hourlyCloses(points);
+  const h = garchVariances(fit, logReturns(closes), fit.trainVariance);
+  const perYear = YEAR_SECONDS / HOUR;
+  const sigmas = closes.map((_, k) => Math.sqrt(h[k + 1 < h.length ? k + 1 : k] * perYear));
+  const initial = Math.sqrt(fit.trainVariance * perYear);
+  return (timestamp: number) => {
+    let lo = 0;
+    let hi = closes.length - 1;
+    if (closes.length === 0 || closes[0].timestamp > timestamp) return initial;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      if (closes[mid].timestamp <= timestamp) lo = mid;
+      else hi = mid - 1;
+    }
+    return sigmas[lo];
+  };
+}
