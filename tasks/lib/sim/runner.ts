@@ -2,6 +2,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { HDNodeWallet, Interface, TransactionReceipt } from "ethers";
 import type { PricePoint } from "./prices";
 import { hindsightExposure } from "./hindsight";
+import { ErrorDecoder } from "../errors";
 
 export type PolicyName = "none" | "threshold" | "volatility";
 export const POLICY_NAMES: PolicyName[] = ["none", "threshold", "volatility"];
@@ -345,6 +346,7 @@ export async function runSimulation(
       path,
     );
   }
+  const refusals = ErrorDecoder.fromInterfaces([engineInterface]);
   const liquidateFirst = async (i: number, timestamp: number, below: string[]) => {
     for (const address of below) {
       // Again while a liquidation leaves the account below 1, as a bot would in the same block.
@@ -354,7 +356,7 @@ export async function runSimulation(
           receipt = await (await engine.connect(liquidatorSigner).liquidate(address)).wait();
         } catch (error) {
           // A round the adapter did not grade `Ok` (or a pause) stops the liquidator as it stops everyone.
-          const reason = refusal(error, engineInterface);
+          const reason = refusals.describe(error)?.name;
           if (reason === "MarginEngineBadPrice" || reason === "MarginEnginePaused") break;
           throw error;
         }
@@ -603,17 +605,6 @@ function collectEvents(
   if (touched.size > 0) {
     const share = receipt.gasUsed / BigInt(touched.size);
     for (const a of touched) gasByAccount[a] = (gasByAccount[a] ?? 0n) + share;
-  }
-}
-
-/** The engine's custom error a failed call reverted with, if it can be decoded. */
-function refusal(error: unknown, iface: Interface): string | undefined {
-  const data = (error as { data?: string }).data;
-  if (typeof data !== "string") return undefined;
-  try {
-    return iface.parseError(data)?.name;
-  } catch {
-    return undefined;
   }
 }
 
