@@ -1,9 +1,11 @@
 /**
  * Runs the `backtest` task over every `*.csv` in a directory (default `data/prices`) with the default
  * book, feed emulation and policies, one series after another, and writes
- * `reports/backtests/<series>.{json,html}` plus a Markdown summary `reports/backtests/summary.md`.
+ * `reports/backtests/<series>.{json,html}` plus a Markdown summary `reports/backtests/summary.md`; then
+ * the differential test of the fast engine against the contracts on every series of `data/prices`, whole
+ * (`test/tasks/fast-engine.test.ts` with `FAST_DIFF=all`: hours on a 2-core machine).
  *
- *   npm run backtest:all [-- <directory>]
+ *   npm run backtest:all [-- <directory>] [--engine chain] [--skip-differential]
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -20,7 +22,22 @@ interface BacktestResult {
   policies: Record<string, PolicyMetrics>;
 }
 
-const dir = resolve(process.argv[2] ?? "data/prices");
+const argv = process.argv.slice(2);
+const flag = (name: string) => {
+  const at = argv.indexOf(name);
+  if (at < 0) return undefined;
+  argv.splice(at, 1);
+  return true;
+};
+const option = (name: string) => {
+  const at = argv.indexOf(name);
+  if (at < 0) return undefined;
+  const [, value] = argv.splice(at, 2);
+  return value;
+};
+const engine = option("--engine") ?? "fast";
+const skipDifferential = flag("--skip-differential") ?? false;
+const dir = resolve(argv[0] ?? "data/prices");
 const out = resolve("reports/backtests");
 mkdirSync(out, { recursive: true });
 const files = readdirSync(dir)
@@ -46,6 +63,8 @@ for (const file of files) {
     json,
     "--html",
     join(out, `${name}.html`),
+    "--engine",
+    engine,
   ];
   console.log(`\n$ npx ${args.join(" ")}`);
   const run = spawnSync("npx", args, { stdio: "inherit" });
@@ -83,3 +102,12 @@ const summary = lines.join("\n") + "\n";
 writeFileSync(join(out, "summary.md"), summary);
 console.log("\n" + summary);
 console.log(`wrote ${join(out, "summary.md")}`);
+
+if (!skipDifferential) {
+  console.log("\n$ FAST_DIFF=all npx hardhat test test/tasks/fast-engine.test.ts");
+  const diff = spawnSync("npx", ["hardhat", "test", "test/tasks/fast-engine.test.ts"], {
+    stdio: "inherit",
+    env: { ...process.env, FAST_DIFF: "all" },
+  });
+  if (diff.status !== 0) throw new Error(`the differential test failed (exit ${diff.status})`);
+}

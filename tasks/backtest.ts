@@ -4,7 +4,8 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { MAINNET_ETH_USD, emulateRounds, pathStats, readPrices } from "./lib/sim/prices";
 import { TaskError } from "./lib/errors";
-import { DEFAULT_BOOK, POLICY_NAMES, PolicyName, runSimulation } from "./lib/sim/runner";
+import { DEFAULT_BOOK, POLICY_NAMES, PolicyName, runSimulation, type SimOptions } from "./lib/sim/runner";
+import { runFastSimulation } from "./lib/fast/runner";
 import { metricsText, renderReport } from "./lib/sim/report";
 import { progressBar } from "./lib/sim/progress";
 import { FittedGarch, garchVolatilityAt } from "./lib/sim/volatility-models";
@@ -23,6 +24,7 @@ interface BacktestArgs {
   maxDeviation?: number;
   keeperFirst: boolean;
   volatilityModel?: string;
+  engine: string;
 }
 
 defineTask(
@@ -62,6 +64,11 @@ defineTask(
     types.float,
   )
   .addOptionalParam(
+    "engine",
+    "fast: the BigInt model of the contracts (bit-exact, seconds); chain: the contracts on the in-process network",
+    "fast",
+  )
+  .addOptionalParam(
     "volatilityModel",
     "A GARCH(1,1) fit (the JSON `npm run volatility-study` writes): its hourly forecast is published as the " +
       "adapter's realised-volatility feed, in place of the EWMA",
@@ -72,8 +79,13 @@ defineTask(
         `the backtest runs on the in-process network only: drop --network ${hre.network.name}`,
       );
     }
+    if (args.engine !== "fast" && args.engine !== "chain") {
+      throw new TaskError(`--engine: expected fast or chain, got "${args.engine}"`);
+    }
     // A fresh clone has no artifacts (under solidity-coverage they exist, instrumented: keep them).
-    if (!(await hre.artifacts.artifactExists("MarginEngine"))) await hre.run("compile", { quiet: true });
+    if (args.engine === "chain" && !(await hre.artifacts.artifactExists("MarginEngine"))) {
+      await hre.run("compile", { quiet: true });
+    }
     const policies = args.policies.split(",").map((p) => p.trim()) as PolicyName[];
     for (const p of policies) {
       if (!POLICY_NAMES.includes(p))
@@ -108,8 +120,8 @@ defineTask(
       }
       volatilityAt = garchVolatilityAt(points, fit);
     }
-    const simulate = (liquidator: boolean, label: string) =>
-      runSimulation(hre, rounds, {
+    const simulate = async (liquidator: boolean, label: string) => {
+      const options: SimOptions = {
         book,
         replicas,
         seed: args.seed,
@@ -118,7 +130,11 @@ defineTask(
         onProgress: progressBar(label),
         liquidator,
         volatilityAt,
-      });
+      };
+      return args.engine === "chain"
+        ? runSimulation(hre, rounds, options)
+        : runFastSimulation(rounds, options);
+    };
     // The headline: a liquidator acting first on every round, as on a live chain.
     const result = await simulate(true, "rounds (liquidator first)");
     let keeperFirstSeconds = 0;
@@ -140,6 +156,7 @@ defineTask(
       feed: { deviation: args.deviation, heartbeat: args.heartbeat, raw: args.raw },
       wallSeconds: Math.round(result.wallSeconds * 10) / 10,
       keeperFirstWallSeconds: Math.round(keeperFirstSeconds * 10) / 10,
+      engine: args.engine,
       liquidator: "first",
       volatility: args.volatilityModel ? { model: "garch", fit: args.volatilityModel } : { model: "ewma" },
       policies: result.metrics,

@@ -10,4 +10,5 @@ import "./pause";
 import "./keeper";
 import "./fund";
 import "./backtest";
+import "./calibrate";
 import "./coverage";

@@ -9,7 +9,8 @@ import type {
   PlanStructOutput,
 } from "../../typechain-types/contracts/mocks/RebalanceMathHarness";
 
-export const WAD = 10n ** 18n;
+export { WAD } from "../../tasks/lib/fast/wad";
+import { WAD } from "../../tasks/lib/fast/wad";
 /** Health of an account without positions (`type(uint256).max`). */
 export const INFINITE_HEALTH = 2n ** 256n - 1n;
 /** Token scale of a 6-decimals settlement token (USDC). */
@@ -27,81 +28,41 @@ export const wad = (x: number | string): bigint => {
   return negative ? -value : value;
 };
 
-// ------------------------------------------------------------------------------------------ types
+// -------------------------------------------------------------------------- types and money rules
 
-export interface Position {
-  marketId: bigint;
-  sizeWad: bigint;
-  entryPriceWad: bigint;
-  priceWad: bigint;
-  imrWad: bigint;
-  mmrWad: bigint;
-  feeWad: bigint;
-  penaltyWad: bigint;
-}
-
-export interface Policy {
-  triggerHealthWad: bigint;
-  targetHealthWad: bigint;
-  sweepHealthWad: bigint;
-  allowTopUp: boolean;
-  allowDeleverage: boolean;
-  maxKeeperRewardTokens: bigint;
-  strategy: string;
-}
-
-export interface Snapshot {
-  account: string;
-  marginTokens: bigint;
-  reserveTokens: bigint;
-  equityWad: bigint;
-  maintenanceWad: bigint;
-  initialWad: bigint;
-  healthWad: bigint;
-  keeperRewardTokens: bigint;
-  scale: bigint;
-  policy: Policy;
-  positions: Position[];
-  volatilityWad: bigint[];
-  deleverageRoomWad: bigint[];
-}
-
-export interface CloseStep {
-  index: bigint;
-  sizeWad: bigint;
-}
-
-export interface Plan {
-  targetHealthWad: bigint;
-  topUpTokens: bigint;
-  closes: CloseStep[];
-  sweepTokens: bigint;
-}
-
-// ------------------------------------------------------------------------------- reference math
-
-export const abs = (x: bigint) => (x < 0n ? -x : x);
-export const min = (a: bigint, b: bigint) => (a < b ? a : b);
-export const max = (a: bigint, b: bigint) => (a > b ? a : b);
-export const mulDivDown = (x: bigint, y: bigint, d: bigint) => (x * y) / d;
-export const mulDivUp = (x: bigint, y: bigint, d: bigint) => (x * y + d - 1n) / d;
-export const mulWadDown = (x: bigint, y: bigint) => mulDivDown(x, y, WAD);
-export const mulWadUp = (x: bigint, y: bigint) => mulDivUp(x, y, WAD);
-export const toTokenDown = (amountWad: bigint, scale: bigint) => amountWad / scale;
-export const toTokenUp = (amountWad: bigint, scale: bigint) =>
-  amountWad === 0n ? 0n : (amountWad - 1n) / scale + 1n;
-
-/** `MarginMath.pnlWad`: gain rounded down, loss rounded up. */
-export function pnlWad(sizeWad: bigint, entryPriceWad: bigint, priceWad: bigint): bigint {
-  if (sizeWad === 0n || priceWad === entryPriceWad) return 0n;
-  const priceUp = priceWad > entryPriceWad;
-  const diff = abs(priceWad - entryPriceWad);
-  const gain = sizeWad > 0n === priceUp;
-  return gain ? mulWadDown(abs(sizeWad), diff) : -mulWadUp(abs(sizeWad), diff);
-}
-
-/** `MarginMath.notionalWad`, rounded up. */
-export const notionalWad = (sizeWad: bigint, priceWad: bigint) => mulWadUp(abs(sizeWad), priceWad);
+// The engine's types and its valuation and close rules, from the fast engine's ports (each tested to the
+// wei against its contract: test/tasks/fast-planner.test.ts, fast-math.test.ts).
+export type {
+  PositionData as Position,
+  Policy,
+  AccountSnapshot as Snapshot,
+  CloseStep,
+  Plan,
+} from "../../tasks/lib/fast/types";
+export type { CloseEffect } from "../../tasks/lib/fast/closeMath";
+export {
+  abs,
+  min,
+  max,
+  mulDivDown,
+  mulDivUp,
+  mulWadDown,
+  mulWadUp,
+  toTokenDown,
+  toTokenUp,
+  pnlWad,
+  notionalWad,
+  health as healthOf,
+} from "../../tasks/lib/fast/wad";
+export { feeOn, toTokens as settleTokens, close as closeEffect } from "../../tasks/lib/fast/closeMath";
+import type {
+  PositionData as Position,
+  Policy,
+  AccountSnapshot as Snapshot,
+} from "../../tasks/lib/fast/types";
+import type { Plan } from "../../tasks/lib/fast/types";
+import { abs, health as healthOf, mulWadUp, notionalWad, pnlWad, toTokenUp } from "../../tasks/lib/fast/wad";
+import { close as closeEffect } from "../../tasks/lib/fast/closeMath";
 
 export const equityOf = (marginTokens: bigint, scale: bigint, positions: Position[]) =>
   positions.reduce((e, p) => e + pnlWad(p.sizeWad, p.entryPriceWad, p.priceWad), marginTokens * scale);
@@ -109,65 +70,6 @@ export const maintenanceOf = (positions: Position[]) =>
   positions.reduce((m, p) => m + mulWadUp(notionalWad(p.sizeWad, p.priceWad), p.mmrWad), 0n);
 export const initialOf = (positions: Position[]) =>
   positions.reduce((m, p) => m + mulWadUp(notionalWad(p.sizeWad, p.priceWad), p.imrWad), 0n);
-
-/** `CloseMath.toTokens`: a net realised amount settled in tokens, a gain rounded down and a loss up. */
-export const settleTokens = (netWad: bigint, scale: bigint) =>
-  netWad >= 0n ? toTokenDown(netWad, scale) : -toTokenUp(-netWad, scale);
-
-/** `CloseMath.feeOn`: notional ⌈|size|·P⌉ and fee ⌈notional·rate⌉. */
-export function feeOn(sizeWad: bigint, priceWad: bigint, feeRateWad: bigint) {
-  const notional = notionalWad(sizeWad, priceWad);
-  return { notionalWad: notional, feeWad: mulWadUp(notional, feeRateWad) };
-}
-
-/** `CloseMath.Effect`. */
-export interface CloseEffect {
-  notionalWad: bigint;
-  feeWad: bigint;
-  realisedPnlWad: bigint;
-  netTokens: bigint;
-  equityAfterWad: bigint;
-  maintenanceAfterWad: bigint;
-}
-
-/**
- * `CloseMath.close`: closing `closeWad` of `p` (now of size `sizeWad`) on an account with `equityWad` and
- * `maintenanceWad`. The realised PnL less the fee settles in tokens; equity takes the settled net and the
- * change in unrealised PnL; maintenance the change of this position's term.
- */
-export function closeEffect(
-  p: Position,
-  sizeWad: bigint,
-  closeWad: bigint,
-  equityWad: bigint,
-  maintenanceWad: bigint,
-  scale: bigint,
-): CloseEffect {
-  const remaining = sizeWad - closeWad;
-  const { notionalWad: notional, feeWad } = feeOn(closeWad, p.priceWad, p.feeWad);
-  const realisedPnlWad = pnlWad(closeWad, p.entryPriceWad, p.priceWad);
-  const netTokens = settleTokens(realisedPnlWad - feeWad, scale);
-  const term = (size: bigint) => mulWadUp(notionalWad(size, p.priceWad), p.mmrWad);
-  return {
-    notionalWad: notional,
-    feeWad,
-    realisedPnlWad,
-    netTokens,
-    equityAfterWad:
-      equityWad +
-      netTokens * scale +
-      pnlWad(remaining, p.entryPriceWad, p.priceWad) -
-      pnlWad(sizeWad, p.entryPriceWad, p.priceWad),
-    maintenanceAfterWad: maintenanceWad + term(remaining) - term(sizeWad),
-  };
-}
-
-/** `MarginMath.health`: rounded down; no requirement → infinite; non-positive equity → 0. */
-export function healthOf(equityWad: bigint, maintenanceWad: bigint): bigint {
-  if (maintenanceWad === 0n) return INFINITE_HEALTH;
-  if (equityWad <= 0n) return 0n;
-  return mulDivDown(equityWad, WAD, maintenanceWad);
-}
 
 // ------------------------------------------------------------------------------------- builders
 
@@ -299,7 +201,14 @@ export function execute(s: Snapshot, plan: Plan): Execution {
     if (!p || c.sizeWad === 0n || c.sizeWad > 0n !== p.sizeWad > 0n || abs(c.sizeWad) > abs(p.sizeWad)) {
       throw new Error(`invalid close ${c.index} ${c.sizeWad}`);
     }
-    const { notionalWad: closedNotional, netTokens } = closeEffect(p, p.sizeWad, c.sizeWad, 0n, 0n, s.scale);
+    const { notionalWad: closedNotional, netTokens } = closeEffect(
+      p,
+      p.sizeWad,
+      c.sizeWad,
+      0n,
+      maintenanceOf(positions),
+      s.scale,
+    );
     if (netTokens < 0n && -netTokens > margin) throw new Error("loss exceeds margin");
     margin += netTokens;
     p.sizeWad -= c.sizeWad;

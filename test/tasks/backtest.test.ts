@@ -61,6 +61,7 @@ describe("backtest task", function () {
       expect(p.exposureVsHindsight).to.be.greaterThan(0);
     }
     expect(out.liquidator).to.equal("first");
+    expect(out.engine).to.equal("fast");
     expect(out.accounts).to.have.length(30);
     for (const policy of ["none", "threshold", "volatility"]) {
       const mine = out.accounts.filter((a: { policy: string }) => a.policy === policy);
@@ -72,6 +73,34 @@ describe("backtest task", function () {
       expect(out.policies[policy].exposureVsHindsight).to.be.closeTo(kept / optimal, 1e-3);
     }
     expect(readFileSync(html, "utf8")).to.contain('<script id="report-data" type="application/json">');
+  });
+
+  it("--engine chain replays the same series on the contracts to the same figures (gas aside)", async () => {
+    const source = readFileSync(
+      join(__dirname, "../../data/prices/eth-usd-2020-03-black-thursday.csv"),
+      "utf8",
+    );
+    const dir = mkdtempSync(join(tmpdir(), "ballast-backtest-"));
+    const csv = join(dir, "short.csv");
+    writeFileSync(csv, source.split("\n").slice(0, 161).join("\n") + "\n");
+    const run = async (engine: string) => {
+      const json = join(dir, `${engine}.json`);
+      await hre.run("backtest", { prices: csv, out: json, engine, keeperFirst: false });
+      return JSON.parse(readFileSync(json, "utf8"));
+    };
+    const chain = await run("chain");
+    const fast = await run("fast");
+    expect(chain.engine).to.equal("chain");
+    for (const [policy, m] of Object.entries(chain.policies) as [string, Record<string, number>][]) {
+      if (policy !== "none") expect(m.gasUsed, policy).to.be.greaterThan(0);
+      expect(fast.policies[policy]).to.deep.equal({ ...m, gasUsed: 0 });
+    }
+    expect(fast.accounts.map((a: { exposureKept: number }) => a.exposureKept)).to.deep.equal(
+      chain.accounts.map((a: { exposureKept: number }) => a.exposureKept),
+    );
+    await expect(
+      hre.run("backtest", { prices: csv, out: join(dir, "x.json"), engine: "fastest" }),
+    ).to.be.rejectedWith("--engine: expected fast or chain");
   });
 
   it("refuses unknown policies", async () => {

@@ -4,6 +4,7 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 
 import { RiskMathHarness } from "../../typechain-types";
 import * as ref from "../helpers/riskMathReference";
+import { Rng } from "../helpers/rng";
 
 /*
  * RiskMath against the double-precision reference in `test/helpers/riskMathReference.ts`.
@@ -32,38 +33,6 @@ const REL_TOL = 1e-6;
 const WEI = 1e-18;
 const BATCH = 400;
 const EXP_UINT256_LIMIT = 135999146549453176898n;
-
-/** Deterministic splitmix64 generator, so every run checks the same inputs. */
-class Rng {
-  private state: bigint;
-  constructor(seed: bigint) {
-    this.state = seed & 0xffffffffffffffffn;
-  }
-  next64(): bigint {
-    this.state = (this.state + 0x9e3779b97f4a7c15n) & 0xffffffffffffffffn;
-    let z = this.state;
-    z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & 0xffffffffffffffffn;
-    z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & 0xffffffffffffffffn;
-    return z ^ (z >> 31n);
-  }
-  /** Uniform in [0, 1). */
-  unit(): number {
-    return Number(this.next64() >> 11n) / 2 ** 53;
-  }
-  uniform(lo: number, hi: number): number {
-    return lo + (hi - lo) * this.unit();
-  }
-  logUniform(lo: number, hi: number): number {
-    return Math.exp(this.uniform(Math.log(lo), Math.log(hi)));
-  }
-  /** Uniform BigInt with a random bit length in [1, maxBits]. */
-  bits(maxBits: number): bigint {
-    const len = 1 + Math.floor(this.unit() * maxBits);
-    let v = 0n;
-    for (let i = 0; i < len; i += 64) v = (v << 64n) | this.next64();
-    return (v & ((1n << BigInt(len)) - 1n)) | (1n << BigInt(len - 1));
-  }
-}
 
 /** A real number as the nearest WAD BigInt. */
 function toWad(v: number): bigint {

@@ -2,6 +2,8 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { HDNodeWallet, Interface, TransactionReceipt } from "ethers";
 import type { PricePoint } from "./prices";
 import { hindsightExposure } from "./hindsight";
+import { ReplayLedger, liquidatedBelowOne, type TraceRound } from "./ledger";
+import { bookPolicy, lpDepositTokens, openingBook } from "./book";
 import { ErrorDecoder } from "../errors";
 
 export type PolicyName = "none" | "threshold" | "volatility";
@@ -19,6 +21,8 @@ export interface BookSpec {
   /** Policy floors for both strategies (the volatility-scaled one may aim higher). */
   triggerHealth: number;
   targetHealth: number;
+  /** Health above which margin the target does not need goes back to reserve (0 or absent: never). */
+  sweepHealth?: number;
 }
 
 /** The default book: as the backtest's (documented in docs/PERFORMANCE.md). */
@@ -118,6 +122,10 @@ export interface SimResult {
   /** Whether a competing liquidator acted before the keeper on every round. */
   liquidatorFirst: boolean;
   wallSeconds: number;
+  /** With `SimOptions.trace`: every round's events and state in wei, for the differential test. */
+  trace?: TraceRound[];
+  /** With `SimOptions.trace`: the chain time of every round of the price feed, from its deployment. */
+  feedTimes?: number[];
 }
 
 export interface SimOptions {
@@ -143,12 +151,15 @@ export interface SimOptions {
    * it. Undefined: the adapter's EWMA, as deployed.
    */
   volatilityAt?: (timestamp: number) => number;
+  /** Record `SimResult.trace` (every round's events, health, sizes and balances in wei). */
+  trace?: boolean;
 }
 
-const WAD = 10n ** 18n;
+/** Seconds from the opening round (the orders' fill) to the series' first round on the chain. */
+export const OPENING_SECONDS = 600;
+
 const toUsd = (wad: bigint) => Number(wad) / 1e18;
 const tokensToUsd = (tokens: bigint) => Number(tokens) / 1e6;
-const healthNumber = (wad: bigint) => (wad === 2n ** 256n - 1n ? Infinity : Number(wad) / 1e18);
 
 /**
  * Replays `rounds` (USD prices with timestamps) as Chainlink rounds of the ETH/USD mock feed on a freshly
@@ -221,9 +232,7 @@ export async function runSimulation(
   };
 
   // Liquidity: enough to back every position the book opens.
-  const totalNotional =
-    book.policies.length * book.sides.length * book.leverages.reduce((a, b) => a + b, 0) * book.marginUsd;
-  const lpDeposit = BigInt(Math.ceil(totalNotional)) * 10n ** 6n;
+  const lpDeposit = lpDepositTokens(book);
   await token.mint(lp.address, lpDeposit);
   await token.connect(lp).approve(await vault.getAddress(), ethers.MaxUint256);
   await token.connect(lp).approve(await pool.getAddress(), ethers.MaxUint256);
@@ -233,72 +242,45 @@ export async function runSimulation(
   await vault.connect(keeper).depositMargin(keeper.address, 10n ** 6n);
 
   const accounts: SimAccount[] = [];
-  const replicas = options.replicas ?? 1;
-  const { seededRandom } = await import("./prices");
-  const random = seededRandom(options.seed ?? 1);
-  const price0 = ethers.parseEther(rounds[0].price.toFixed(8));
-  for (const policy of book.policies) {
-    for (let copy = 0; copy < replicas; copy++) {
-      for (const side of book.sides) {
-        for (const leverage of book.leverages) {
-          const marginUsd = copy === 0 ? book.marginUsd : Math.round(book.marginUsd * (0.8 + 0.4 * random()));
-          const wallet: HDNodeWallet = ethers.Wallet.createRandom().connect(ethers.provider);
-          await hre.network.provider.send("hardhat_setBalance", [wallet.address, "0x56BC75E2D63100000"]);
-          const margin = BigInt(marginUsd) * 10n ** 6n;
-          const reserve = BigInt(Math.round(marginUsd * book.reserveShare)) * 10n ** 6n;
-          await token.mint(wallet.address, margin + reserve);
-          await token.connect(wallet).approve(await vault.getAddress(), ethers.MaxUint256);
-          await vault.connect(wallet).depositMargin(wallet.address, margin);
-          if (reserve > 0n) await vault.connect(wallet).depositReserve(wallet.address, reserve);
-          const notionalWad = ethers.parseEther(String(marginUsd * leverage));
-          const size = (notionalWad * WAD) / price0;
-          const sizeWad = side === 1 ? size : -size;
-          // Traders submit orders; they fill at the round the simulation publishes after them.
-          const now = (await ethers.provider.getBlock("latest"))!.timestamp;
-          await engine.connect(wallet).submitOrder(1n, sizeWad, 0n, BigInt(now) + 86_400n);
-          if (policy !== "none") {
-            await engine.connect(wallet).setPolicy({
-              triggerHealthWad: ethers.parseEther(String(book.triggerHealth)),
-              targetHealthWad: ethers.parseEther(String(book.targetHealth)),
-              sweepHealthWad: 0n,
-              allowTopUp: true,
-              allowDeleverage: true,
-              maxKeeperRewardTokens: 5n * 10n ** 6n,
-              strategy: strategies[policy],
-            });
-          }
-          accounts.push({
-            address: wallet.address,
-            policy,
-            leverage,
-            side,
-            initialSizeWad: sizeWad,
-            initialNotionalUsd: marginUsd * leverage,
-          });
-        }
-      }
-    }
+  for (const o of openingBook(book, options.replicas ?? 1, options.seed ?? 1, rounds[0].price)) {
+    const wallet: HDNodeWallet = ethers.Wallet.createRandom().connect(ethers.provider);
+    await hre.network.provider.send("hardhat_setBalance", [wallet.address, "0x56BC75E2D63100000"]);
+    await token.mint(wallet.address, o.marginTokens + o.reserveTokens);
+    await token.connect(wallet).approve(await vault.getAddress(), ethers.MaxUint256);
+    await vault.connect(wallet).depositMargin(wallet.address, o.marginTokens);
+    if (o.reserveTokens > 0n) await vault.connect(wallet).depositReserve(wallet.address, o.reserveTokens);
+    // Traders submit orders; they fill at the round the simulation publishes after them.
+    const now = (await ethers.provider.getBlock("latest"))!.timestamp;
+    await engine.connect(wallet).submitOrder(1n, o.sizeWad, 0n, BigInt(now) + 86_400n);
+    if (o.policy !== "none") await engine.connect(wallet).setPolicy(bookPolicy(book, strategies[o.policy]));
+    accounts.push({
+      address: wallet.address,
+      policy: o.policy,
+      leverage: o.leverage,
+      side: o.side,
+      initialSizeWad: o.sizeWad,
+      initialNotionalUsd: o.marginUsd * o.leverage,
+    });
   }
 
   const addresses = accounts.map((a) => a.address);
-  const health: Record<string, number[]> = Object.fromEntries(accounts.map((a) => [a.address, []]));
-  const exposure: Record<string, number[]> = Object.fromEntries(accounts.map((a) => [a.address, []]));
-  const margin: Record<string, number[]> = Object.fromEntries(accounts.map((a) => [a.address, []]));
-  const reserve: Record<string, number[]> = Object.fromEntries(accounts.map((a) => [a.address, []]));
+  const ledger = new ReplayLedger(accounts, book, sampleEvery, options.trace ?? false);
   // Only the engine moves margin and reserve (rebalances, rescues, liquidations): read every account once,
   // then again only after an event touched it.
-  const balances: Record<string, [number, number]> = {};
   const readBalances = async (address: string) => {
     const [m, r] = await vault.balancesOf(address);
-    balances[address] = [tokensToUsd(m), tokensToUsd(r)];
+    ledger.setBalances(address, m, r);
   };
-  const sampledRounds: number[] = [];
-  const events: SimEvent[] = [];
-  const gasByAccount: Record<string, bigint> = {};
-  const belowTrigger: Record<string, number> = Object.fromEntries(accounts.map((a) => [a.address, 0]));
-  const exposureTime: Record<string, number> = Object.fromEntries(accounts.map((a) => [a.address, 0]));
-  const byAddress = new Map(accounts.map((a) => [a.address.toLowerCase(), a]));
   const engineInterface: Interface = engine.interface;
+  const parse = (receipt: TransactionReceipt) =>
+    receipt.logs.flatMap((log) => {
+      try {
+        const parsed = engineInterface.parseLog(log);
+        return parsed ? [{ name: parsed.name, args: [...parsed.args] }] : [];
+      } catch {
+        return [];
+      }
+    });
 
   const { BallastKeeper } = await import("../keeper");
   const keeperLog: string[] = [];
@@ -317,7 +299,8 @@ export async function runSimulation(
 
   // The round the opening orders fill at (at the first price, published after every order), and the
   // keeper's first cycle, which executes them.
-  await feed.updateAnswer(toAnswer(rounds[0].price));
+  const opening = await (await feed.updateAnswer(toAnswer(rounds[0].price))).wait();
+  const openedAt = (await ethers.provider.getBlock(opening!.blockNumber))!.timestamp;
   await keeperService.runCycle("open");
   // (The same cycle may already have rebalanced an account its policy sees at risk: the size can be
   // smaller than the order's, never of the other sign or zero.)
@@ -330,22 +313,9 @@ export async function runSimulation(
   // Balances after the opening fee; the hindsight yardstick from them and the path.
   for (const a of accounts) await readBalances(a.address);
   const config = await engine.marketConfig(1n);
-  const market = { mmr: toUsd(config.mmrWad), fee: toUsd(config.feeWad) };
-  const path = rounds.map((r) => r.price);
-  const hindsight: Record<string, number> = {};
-  for (const a of accounts) {
-    const p = await engine.position(a.address, 1n);
-    hindsight[a.address] = hindsightExposure(
-      {
-        marginUsd: balances[a.address][0],
-        reserveUsd: balances[a.address][1],
-        size: toUsd(a.initialSizeWad),
-        entryPrice: toUsd(p.entryPriceWad),
-      },
-      market,
-      path,
-    );
-  }
+  const entries: bigint[] = [];
+  for (const a of accounts) entries.push((await engine.position(a.address, 1n)).entryPriceWad);
+  const hindsight = hindsightOf(accounts, ledger.balances, entries, config, rounds);
   const refusals = ErrorDecoder.fromInterfaces([engineInterface]);
   const liquidateFirst = async (i: number, timestamp: number, below: string[]) => {
     for (const address of below) {
@@ -360,21 +330,20 @@ export async function runSimulation(
           if (reason === "MarginEngineBadPrice" || reason === "MarginEnginePaused") break;
           throw error;
         }
-        const before = events.length;
-        collectEvents(receipt!, engineInterface, i, timestamp, events, byAddress, gasByAccount, "liquidator");
+        const before = ledger.events.length;
+        ledger.record(parse(receipt!), i, timestamp, "liquidator", receipt!.gasUsed);
         await readBalances(address);
-        const last = events.at(-1);
-        if (events.length === before || last!.kind !== "liquidation" || last!.healthAfter >= 1) break;
+        if (!liquidatedBelowOne(ledger.events, before)) break;
       }
     }
   };
 
+  // The price rounds start `OPENING_SECONDS` after the opening round (later only if its cycle ran past
+  // that), so that the rounds' times, and with them the adapter's EWMA, do not depend on how long the
+  // set-up took: the fast engine's default schedule is the same.
   const latest = await ethers.provider.getBlock("latest");
-  const chainStart = latest!.timestamp + 60;
+  const chainStart = Math.max(openedAt + OPENING_SECONDS, latest!.timestamp + 60);
   const t0 = rounds[0].timestamp;
-  let previousTime = rounds[0].timestamp;
-  let lastHealth: Record<string, number> = {};
-  let lastExposure: Record<string, number> = {};
 
   for (let i = 0; i < rounds.length; i++) {
     const round = rounds[i];
@@ -396,38 +365,14 @@ export async function runSimulation(
     else await hre.network.provider.send("evm_mine", []);
     await oracle.update(ETH);
 
-    // Health and exposure right after the price moved (before the keeper acts: the lowest point), and
-    // the time-weighted metrics since the previous round.
-    const dt = round.timestamp - previousTime;
-    if (i > 0) {
-      for (const a of accounts) {
-        if ((lastHealth[a.address] ?? Infinity) < book.triggerHealth) belowTrigger[a.address] += dt;
-        exposureTime[a.address] += (lastExposure[a.address] ?? 1) * dt;
-      }
-    }
-    previousTime = round.timestamp;
-    const sample = i % sampleEvery === 0 || i === rounds.length - 1;
-    const current: Record<string, number> = {};
-    const currentExposure: Record<string, number> = {};
+    // Health and size right after the price moved (before anyone acts: the lowest point).
     const [healths, sizes] = await lens.healthAndSizes(addresses, 1n);
-    for (const [k, a] of accounts.entries()) {
-      const h = healthNumber(healths[k]);
-      const size = sizes[k];
-      current[a.address] = h;
-      currentExposure[a.address] = Number(abs(size)) / Number(abs(a.initialSizeWad));
-      if (sample) {
-        health[a.address].push(h);
-        exposure[a.address].push(currentExposure[a.address]);
-        margin[a.address].push(balances[a.address][0]);
-        reserve[a.address].push(balances[a.address][1]);
-      }
-    }
-    if (sample) sampledRounds.push(i);
+    ledger.observe(i, round.timestamp, rounds.length, healths, sizes);
     if (liquidatorFirst) {
       await liquidateFirst(
         i,
         round.timestamp,
-        accounts.filter((a) => current[a.address] < 1).map((a) => a.address),
+        accounts.filter((a) => ledger.current[a.address] < 1).map((a) => a.address),
       );
     }
     // The keeper service's own cycle (the class `npx hardhat keeper` runs): it records new rounds, scans
@@ -436,7 +381,7 @@ export async function runSimulation(
     const report = await keeperService.runCycle("round");
     if (report.status === "error") throw new Error(`keeper cycle failed at round ${i}: ${keeperLog.at(-1)}`);
     if (report.sent.length > 0) {
-      const before = events.length;
+      const touched = new Set<string>();
       const hashes = new Set(
         (await ethers.provider.getLogs({ address: engineAddress, fromBlock, toBlock: "latest" })).map(
           (l) => l.transactionHash,
@@ -444,171 +389,48 @@ export async function runSimulation(
       );
       for (const hash of hashes) {
         const receipt = await ethers.provider.getTransactionReceipt(hash);
-        collectEvents(
-          receipt!,
-          engineInterface,
-          i,
-          round.timestamp,
-          events,
-          byAddress,
-          gasByAccount,
-          "keeper",
-        );
+        for (const a of ledger.record(parse(receipt!), i, round.timestamp, "keeper", receipt!.gasUsed)) {
+          touched.add(a);
+        }
       }
-      for (const address of new Set(events.slice(before).map((e) => e.account))) await readBalances(address);
+      for (const address of touched) await readBalances(address);
     }
-    lastHealth = current;
-    lastExposure = currentExposure;
+    ledger.endRound();
     options.onProgress?.(i + 1, rounds.length);
   }
-
-  const span = Math.max(1, rounds[rounds.length - 1].timestamp - rounds[0].timestamp);
-  const metrics: Record<string, PolicyMetrics> = {};
-  for (const policy of book.policies) {
-    const mine = accounts.filter((a) => a.policy === policy);
-    const set = new Set(mine.map((a) => a.address));
-    const own = events.filter((e) => set.has(e.account));
-    const liquidations = own.filter((e) => e.kind === "liquidation");
-    const liquidated = new Set(liquidations.map((e) => e.account));
-    const minHealth = Math.min(...mine.flatMap((a) => health[a.address].filter((h) => Number.isFinite(h))));
-    const protectedNotional = sum(mine.map((a) => a.initialNotionalUsd));
-    const feesPaid = round2(sum(own.map((e) => e.feesUsd)));
-    const keeperRewards = round2(sum(own.map((e) => e.rewardUsd)));
-    const kept = sum(mine.map((a) => exposureTime[a.address] / span));
-    const optimal = sum(mine.map((a) => hindsight[a.address]));
-    metrics[policy] = {
-      accounts: mine.length,
-      liquidations: liquidations.length,
-      liquidatedAccounts: liquidated.size,
-      liquidationsAtOrBelow10x: mine.filter((a) => a.leverage <= 10 && liquidated.has(a.address)).length,
-      badDebt: round2(sum(liquidations.map((e) => e.badDebtUsd))),
-      rebalances: own.filter((e) => e.kind === "rebalance").length,
-      topUpVolume: round2(sum(own.map((e) => e.toppedUpUsd))),
-      deleveragedNotional: round2(sum(own.map((e) => e.deleveragedUsd))),
-      feesPaid,
-      keeperRewards,
-      gasUsed: Number(sum(mine.map((a) => Number(gasByAccount[a.address.toLowerCase()] ?? 0n)))),
-      minHealth: Number.isFinite(minHealth) ? round4(minHealth) : 0,
-      secondsBelowTrigger: sum(mine.map((a) => belowTrigger[a.address])),
-      exposureRetained: round4(sum(mine.map((a) => exposureTime[a.address] / span)) / mine.length),
-      protectedNotional: round2(protectedNotional),
-      costShare:
-        protectedNotional > 0 ? Number(((feesPaid + keeperRewards) / protectedNotional).toFixed(6)) : 0,
-      hindsightExposure: round4(optimal / mine.length),
-      exposureVsHindsight: optimal > 0 ? round4(kept / optimal) : 0,
-    };
+  const result = ledger.finish(rounds, hindsight, liquidatorFirst, (Date.now() - started) / 1000);
+  if (options.trace) {
+    const latestRound = (await feed.latestRoundData()).roundId;
+    result.feedTimes = [];
+    for (let id = 1n; id <= latestRound; id++)
+      result.feedTimes.push(Number((await feed.getRoundData(id)).updatedAt));
   }
-  const outcomes: AccountOutcome[] = accounts.map((a) => ({
-    address: a.address,
-    policy: a.policy,
-    leverage: a.leverage,
-    side: a.side,
-    liquidations: events.filter((e) => e.kind === "liquidation" && e.account === a.address).length,
-    exposureKept: round4(exposureTime[a.address] / span),
-    hindsightExposure: round4(hindsight[a.address]),
-  }));
-
-  return {
-    rounds,
-    book,
-    accounts,
-    health,
-    exposure,
-    margin,
-    reserve,
-    sampledRounds,
-    events,
-    metrics,
-    outcomes,
-    liquidatorFirst,
-    wallSeconds: (Date.now() - started) / 1000,
-  };
+  return result;
 }
 
-/** Decodes the engine's events in a keeper receipt into simulation events. */
-function collectEvents(
-  receipt: TransactionReceipt,
-  iface: Interface,
-  round: number,
-  timestamp: number,
-  out: SimEvent[],
-  accounts: Map<string, SimAccount>,
-  gasByAccount: Record<string, bigint>,
-  by: SimEvent["by"],
-) {
-  const fees = new Map<string, number>();
-  const touched = new Set<string>();
-  for (const log of receipt.logs) {
-    let parsed;
-    try {
-      parsed = iface.parseLog(log);
-    } catch {
-      continue;
-    }
-    if (!parsed) continue;
-    const account = String(parsed.args[0]).toLowerCase();
-    if (!accounts.has(account)) continue;
-    touched.add(account);
-    if (parsed.name === "PositionModified") {
-      fees.set(account, (fees.get(account) ?? 0) + tokensToUsd(parsed.args[7]));
-    } else if (parsed.name === "Rebalanced") {
-      out.push({
-        round,
-        timestamp,
-        account: accounts.get(account)!.address,
-        kind: "rebalance",
-        by,
-        toppedUpUsd: tokensToUsd(parsed.args[4]),
-        deleveragedUsd: toUsd(parsed.args[5]),
-        feesUsd: fees.get(account) ?? 0,
-        rewardUsd: tokensToUsd(parsed.args[7]),
-        badDebtUsd: 0,
-        healthBefore: healthNumber(parsed.args[2]),
-        healthAfter: healthNumber(parsed.args[3]),
-      });
-      fees.delete(account);
-    } else if (parsed.name === "Liquidated") {
-      const penalty = tokensToUsd(parsed.args[5]);
-      out.push({
-        round,
-        timestamp,
-        account: accounts.get(account)!.address,
-        kind: "liquidation",
-        by,
-        toppedUpUsd: 0,
-        deleveragedUsd: toUsd(parsed.args[4]),
-        feesUsd: (fees.get(account) ?? 0) + penalty,
-        rewardUsd: tokensToUsd(parsed.args[6]),
-        badDebtUsd: tokensToUsd(parsed.args[7]),
-        healthBefore: healthNumber(parsed.args[2]),
-        healthAfter: healthNumber(parsed.args[3]),
-      });
-      fees.delete(account);
-    } else if (parsed.name === "Rescued") {
-      out.push({
-        round,
-        timestamp,
-        account: accounts.get(account)!.address,
-        kind: "rescue",
-        by,
-        toppedUpUsd: tokensToUsd(parsed.args[1]),
-        deleveragedUsd: 0,
-        feesUsd: 0,
-        rewardUsd: 0,
-        badDebtUsd: 0,
-        healthBefore: 0,
-        healthAfter: healthNumber(parsed.args[2]),
-      });
-    }
+/** The hindsight yardstick of every account, from its balances (tokens) and entry after the opening. */
+export function hindsightOf(
+  accounts: SimAccount[],
+  balances: Record<string, [bigint, bigint]>,
+  entries: bigint[],
+  market: { mmrWad: bigint; feeWad: bigint },
+  rounds: PricePoint[],
+): Record<string, number> {
+  const path = rounds.map((r) => r.price);
+  const hindsight: Record<string, number> = {};
+  for (const [k, a] of accounts.entries()) {
+    hindsight[a.address] = hindsightExposure(
+      {
+        marginUsd: tokensToUsd(balances[a.address][0]),
+        reserveUsd: tokensToUsd(balances[a.address][1]),
+        size: toUsd(a.initialSizeWad),
+        entryPrice: toUsd(entries[k]),
+      },
+      { mmr: toUsd(market.mmrWad), fee: toUsd(market.feeWad) },
+      path,
+    );
   }
-  // The batch's gas, shared equally by the accounts it touched.
-  if (touched.size > 0) {
-    const share = receipt.gasUsed / BigInt(touched.size);
-    for (const a of touched) gasByAccount[a] = (gasByAccount[a] ?? 0n) + share;
-  }
+  return hindsight;
 }
 
 const abs = (x: bigint) => (x < 0n ? -x : x);
-const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-const round2 = (x: number) => Math.round(x * 100) / 100;
-const round4 = (x: number) => Math.round(x * 10_000) / 10_000;

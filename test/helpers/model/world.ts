@@ -19,14 +19,8 @@ export const WAD = 10n ** 18n;
 export const MAX_UINT = 2n ** 256n - 1n;
 
 /** Oracle statuses (`IChainlinkOracleAdapter.Status`). */
-export const Status = {
-  Ok: 0,
-  Stale: 1,
-  Invalid: 2,
-  Deviation: 3,
-  SequencerDown: 4,
-  GracePeriod: 5,
-} as const;
+import { Status } from "../../../tasks/lib/fast/oracle";
+export { Status };
 /** Pause actions (`IPauseGuardian.Action`). */
 export const Action = { Open: 0, Close: 1, Deposit: 2, Withdraw: 3, Rebalance: 4, Liquidate: 5 } as const;
 
