@@ -13,11 +13,10 @@
 import { feeOn, toTokens } from "./closeMath";
 import { planLiquidation, type LiquidationParams } from "./liquidationMath";
 import { gap, topUpFor } from "./rebalanceMath";
-import { anyCapped, check, isEmpty } from "./rebalanceValidation";
+import { check, isEmpty } from "./rebalanceValidation";
 import type { AccountSnapshot, Plan, Policy } from "./types";
 import {
   WAD,
-  INFINITE_HEALTH,
   averageEntryWad,
   health,
   healthOf,
@@ -140,7 +139,7 @@ export class EngineModel {
   /** `MarginEngine.health`: at the adapter's price whatever its grade. */
   health(account: string): bigint {
     const a = this.account(account);
-    const { positions } = this.loadPositions(a, false);
+    const { positions } = this.loadPositions(a.positions);
     return healthOf(a.marginTokens * this.config.scale, positions);
   }
 
@@ -155,11 +154,11 @@ export class EngineModel {
     const reduces = old.sizeWad !== 0n && old.sizeWad > 0n !== delta > 0n;
     const adds = !reduces || (newSize !== 0n && newSize > 0n !== old.sizeWad > 0n);
     const market = this.market(marketId);
-    const quote = this.oracle.price(market.asset);
-    if (quote.status !== STATUS_OK) throw new EngineRevert("MarginEngineBadPrice");
     const held = new Map(a.positions);
     held.set(marketId, old);
-    const positions = this.positionData(held);
+    // Every market of the account at an `Ok` price, the traded one included (`requireOk` in the contract).
+    const { positions, pricesOk } = this.loadPositions(held);
+    if (!pricesOk) throw new EngineRevert("MarginEngineBadPrice");
     const index = positions.findIndex((p) => Number(p.marketId) === marketId);
     const priceWad = positions[index].priceWad;
     const healthBefore = adds ? 0n : healthOf(a.marginTokens * this.config.scale, positions);
@@ -208,7 +207,7 @@ export class EngineModel {
   snapshot(account: string): { snap: AccountSnapshot; pricesOk: boolean; roundTimes: bigint[] } {
     const a = this.account(account);
     const policy = a.policy ?? emptyPolicy();
-    const { positions, pricesOk, roundTimes } = this.loadPositions(a, false);
+    const { positions, pricesOk, roundTimes } = this.loadPositions(a.positions);
     const scale = this.config.scale;
     const r = requirements(a.marginTokens * scale, positions);
     const strategy = this.strategyOf(policy);
@@ -321,22 +320,12 @@ export class EngineModel {
     return r.healthAfterWad;
   }
 
-  /** Whether the account would be reported as capped (never: no market is capped). */
-  capped(account: string): boolean {
-    const { snap } = this.snapshot(account);
-    return anyCapped(
-      snap,
-      snap.positions.map((p) => p.sizeWad),
-      snap.positions.map(() => 0n),
-    );
-  }
-
   // ------------------------------------------------------------------ liquidation
 
   /** `LiquidationLogic.liquidate` by `liquidator`. */
   liquidate(account: string, liquidator: string) {
     const a = this.account(account);
-    const { positions, pricesOk } = this.loadPositions(a, false);
+    const { positions, pricesOk } = this.loadPositions(a.positions);
     if (!pricesOk) throw new EngineRevert("MarginEngineBadPrice");
     const scale = this.config.scale;
     const r = requirements(a.marginTokens * scale, positions);
@@ -427,38 +416,30 @@ export class EngineModel {
     return policy.strategy !== "0x0000000000000000000000000000000000000000";
   }
 
-  /** `EngineLib.loadPositions` (ascending market id, as the bitmap is walked). */
-  private loadPositions(a: Account, requireOk: boolean) {
-    const positions = this.positionData(a.positions);
-    let pricesOk = true;
+  /** `EngineLib.loadPositions` (ascending market id, as the bitmap is walked): one price read per market,
+   *  whether every one is graded `Ok`, and the times of their rounds. */
+  private loadPositions(held: Map<number, Position>) {
+    const positions: PositionData[] = [];
     const roundTimes: bigint[] = [];
-    for (const p of positions) {
-      const quote = this.oracle.price(this.market(Number(p.marketId)).asset);
-      roundTimes.push(quote.updatedAt);
-      if (quote.status !== STATUS_OK) {
-        if (requireOk) throw new EngineRevert("MarginEngineBadPrice");
-        pricesOk = false;
-      }
-    }
-    return { positions, pricesOk, roundTimes };
-  }
-
-  private positionData(held: Map<number, Position>): PositionData[] {
-    const ids = [...held.keys()].sort((x, y) => x - y);
-    return ids.map((id) => {
+    let pricesOk = true;
+    for (const id of [...held.keys()].sort((x, y) => x - y)) {
       const m = this.market(id);
       const pos = held.get(id)!;
-      return {
+      const quote = this.oracle.price(m.asset);
+      if (quote.status !== STATUS_OK) pricesOk = false;
+      roundTimes.push(quote.updatedAt);
+      positions.push({
         marketId: BigInt(id),
         sizeWad: pos.sizeWad,
         entryPriceWad: pos.entryPriceWad,
-        priceWad: this.oracle.price(m.asset).priceWad,
+        priceWad: quote.priceWad,
         imrWad: m.imrWad,
         mmrWad: m.mmrWad,
         feeWad: m.feeWad,
         penaltyWad: m.liquidationPenaltyWad,
-      };
-    });
+      });
+    }
+    return { positions, pricesOk, roundTimes };
   }
 
   /** `RebalanceValidation.closeAtOwnerRound`: a close at a round not after the owner's last action. */
@@ -504,5 +485,3 @@ export function emptyPolicy(): Policy {
     strategy: "0x0000000000000000000000000000000000000000",
   };
 }
-
-export { INFINITE_HEALTH };

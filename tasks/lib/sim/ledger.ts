@@ -30,7 +30,7 @@ export interface TraceRound {
 const toUsd = (wad: bigint) => Number(wad) / 1e18;
 const tokensToUsd = (tokens: bigint) => Number(tokens) / 1e6;
 const MAX_UINT = 2n ** 256n - 1n;
-export const healthNumber = (wad: bigint) => (wad === MAX_UINT ? Infinity : Number(wad) / 1e18);
+const healthNumber = (wad: bigint) => (wad === MAX_UINT ? Infinity : Number(wad) / 1e18);
 const abs = (x: bigint) => (x < 0n ? -x : x);
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const round2 = (x: number) => Math.round(x * 100) / 100;
